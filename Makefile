@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` serves the product, `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+PG_HOST := 127.0.0.1
+PG_URL := postgres://postgres@$(PG_HOST):5432
+# The suite runs against PostgreSQL, one database per app, and Redis db 15.
+TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
+	DATABASE_URL_USERS=$(PG_URL)/shop_users \
+	DATABASE_URL_PRODUCTS=$(PG_URL)/shop_products \
+	DATABASE_URL_INVENTORY=$(PG_URL)/shop_inventory \
+	DATABASE_URL_PAYMENTS=$(PG_URL)/shop_payments \
+	REDIS_URL=redis://127.0.0.1:6379/15
+
+.PHONY: run test install services lint bench clean
+
+$(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start PostgreSQL and Redis when they are down (the machine has both installed).
+services:
+	@pg_isready -q -h $(PG_HOST) || { pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start && sleep 1; }
+	@until pg_isready -q -h $(PG_HOST); do sleep 0.5; done
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	@until redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; do sleep 0.2; done
+
+## Serve the monolith on http://127.0.0.1:8000 with the embedded defaults (SQLite, in-process events).
+run: install
+	$(PY) manage.py migrate --verbosity 0
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/gunicorn config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## The whole suite against PostgreSQL, Redis and a throw-away Kafka broker.
+test: install services lint
+	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+
+clean:
+	rm -rf var test-artifacts

@@ -1,0 +1,14 @@
+"""`createsuperuser` writes to the database that holds the user table, not to `default`.
+
+With DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD, `--noinput` works unattended.
+"""
+
+from django.contrib.auth.management.commands import createsuperuser
+
+from config.routers import database_for
+
+
+class Command(createsuperuser.Command):
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.set_defaults(database=database_for("users", "user"))

@@ -1,0 +1,61 @@
+"""The inventory app's public face: the only module other apps import from inventory.
+
+Every write is idempotent on its `reference` (the payment id), so a retried call or a
+re-delivered event changes stock once.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from apps.common.errors import Conflict, NotFound
+from apps.common.registry import implementation
+
+
+@dataclass(frozen=True)
+class StockLine:
+    product_id: UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Availability:
+    product_id: UUID
+    on_hand: int
+    reserved: int
+    available: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    reference: str
+    status: str  # "active", "released", "committed", "expired"
+    lines: tuple[StockLine, ...]
+    expires_at: datetime
+
+
+class InsufficientStock(Conflict):
+    """Raised with `product_id` and `available` naming the first line that cannot be served."""
+
+    code = "insufficient_stock"
+    default_detail = "Not enough stock."
+
+
+class ReservationNotFound(NotFound):
+    default_detail = "No reservation with this reference."
+
+
+def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> Reservation:
+    """Reserve every line in one step, all or nothing. Raises InsufficientStock."""
+    return implementation("inventory").reserve(reference, list(lines), ttl_seconds)
+
+
+def release(reference: str) -> None:
+    """Give an active reservation's units back. Releasing twice, or an unknown one, is a no-op."""
+    implementation("inventory").release(reference)
+
+
+def get_availability(product_ids: Iterable[UUID]) -> dict[UUID, Availability]:
+    """Stock of many products in one call; unknown products answer zeros."""
+    return implementation("inventory").get_availability(list(product_ids))

@@ -1,0 +1,23 @@
+"""The products app's public face: the only module other apps import from products."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from apps.common.registry import implementation
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    id: UUID
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    is_active: bool
+
+
+def get_products(product_ids: Iterable[UUID]) -> dict[UUID, ProductInfo]:
+    """Price and status of many products in one call. Unknown ids are absent from the result."""
+    return implementation("products").get_products(list(product_ids))

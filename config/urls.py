@@ -1,0 +1,41 @@
+"""Mounts the operational endpoints and, for each app this process serves, its API and admin."""
+
+from importlib import import_module
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from apps.common import health
+from apps.common.problems import problem_response
+from config.service_apps import served_apps
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("", include("django_prometheus.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+for app in served_apps():
+    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
+    urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
+
+
+def handler404(request, exception=None):
+    return problem_response(404, "not_found", "No resource at this path.")
+
+
+def handler500(request):
+    return problem_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def handler400(request, exception=None):
+    return problem_response(400, "bad_request", "The request is malformed.")
+
+
+def handler403(request, exception=None):
+    return problem_response(403, "permission_denied", "You may not do this.")

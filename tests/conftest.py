@@ -1,0 +1,40 @@
+import os
+
+import pytest
+from django.conf import settings
+
+from apps.common import db_guard
+from tests.support.kafka import KafkaBroker
+
+db_guard.install()
+
+
+def pytest_configure(config):
+    engines = {db["ENGINE"] for db in settings.DATABASES.values()}
+    if engines != {"django.db.backends.postgresql"} and not os.environ.get("ALLOW_SQLITE_TESTS"):
+        raise pytest.UsageError(
+            "The suite runs against PostgreSQL: run it with `make test` (it sets DATABASE_URL_*)."
+        )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """TEST_DB_SUFFIX lets several checkouts run the suite at once against one PostgreSQL."""
+    suffix = os.environ.get("TEST_DB_SUFFIX")
+    if suffix:
+        for db in settings.DATABASES.values():
+            db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{suffix}"
+
+
+@pytest.fixture(scope="session")
+def kafka_broker():
+    broker = KafkaBroker().start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()

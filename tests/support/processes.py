@@ -1,0 +1,132 @@
+"""Run real server processes (HTTP, gRPC, Kafka broker) on free loopback ports for tests."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before port {port} opened")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class ServerProcess:
+    name: str
+    process: subprocess.Popen
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 10.0):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def start_process(name: str, args: list[str], env: Mapping[str, str], port: int) -> ServerProcess:
+    """Start `args` with `env` layered over ours; its output goes to test-artifacts/<name>.log."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"{name}.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        args, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    return ServerProcess(name=name, process=process, port=port, log_path=log_path)
+
+
+def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) -> ServerProcess:
+    """Serve the Django app with the production WSGI server and wait until /healthz answers."""
+    port = free_port()
+    args = [
+        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",
+        "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
+    ]
+    server = start_process(name, args, env, port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{server.log()[-3000:]}")
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise TimeoutError(f"{name} did not become healthy:\n{server.log()[-3000:]}")
+
+
+def database_env(apps=None) -> dict[str, str]:
+    """Environment that points a child process at this test run's databases and Redis."""
+    from django.conf import settings
+
+    env = {}
+    for alias, db in settings.DATABASES.items():
+        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        if alias == "default":
+            env["DATABASE_URL"] = url
+        elif apps is None or alias in apps:
+            env[f"DATABASE_URL_{alias.upper()}"] = url
+    if settings.REDIS_URL:
+        env["REDIS_URL"] = settings.REDIS_URL
+    if apps is not None:
+        env["SERVICE_APPS"] = ",".join(apps)
+    return env
+
+
+def manage(args: list[str], env: Mapping[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `manage.py` in a child process with `env` layered over ours."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def sqlite_env(var_dir: Path, apps=None) -> dict[str, str]:
+    """Environment for the zero-setup default: an SQLite file per app under `var_dir`."""
+    env = {key: "" for key in os.environ if key.startswith("DATABASE_URL")}
+    env.update(VAR_DIR=str(var_dir), REDIS_URL="")
+    if apps is not None:
+        env["SERVICE_APPS"] = ",".join(apps)
+    return env
