@@ -13,7 +13,8 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	DATABASE_URL_PRODUCTS=$(PG_URL)/shop_products \
 	DATABASE_URL_INVENTORY=$(PG_URL)/shop_inventory \
 	DATABASE_URL_PAYMENTS=$(PG_URL)/shop_payments \
-	REDIS_URL=redis://127.0.0.1:6379/15
+	REDIS_URL=redis://127.0.0.1:6379/15 \
+	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
 .PHONY: run test install services lint bench clean
 

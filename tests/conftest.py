@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from apps.common import db_guard
 from tests.support.kafka import KafkaBroker
@@ -24,6 +25,13 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     if suffix:
         for db in settings.DATABASES.values():
             db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{suffix}"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache (only this run's keys: runs may share Redis)."""
+    cache.delete_pattern("*")
+    yield
 
 
 @pytest.fixture(scope="session")
