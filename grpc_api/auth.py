@@ -77,7 +77,13 @@ class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
         if scheme != "Bearer" or not token:
             return _reject("A service token is required.")
         try:
-            verify_service_token(token, audience=service.split(".")[1])
+            verify_service_token(token, audience=_app_of(service))
         except jwt.InvalidTokenError as error:
             return _reject(f"Invalid service token: {error}.")
         return continuation(handler_call_details)
+
+
+def _app_of(service: str) -> str:
+    """`shop.inventory.v1.Inventory` -> `inventory`: the audience a caller's token must name."""
+    parts = service.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "shop" else service

@@ -3,6 +3,8 @@
 closed: calls go through; `failure_threshold` consecutive failures open it.
 open: calls raise ServiceUnavailable at once, until `reset_timeout` seconds have passed.
 half-open: one trial call goes through (others still fail fast); success closes, failure reopens.
+
+"Failure" is a call that got no answer; the caller (grpc_api/clients/base.py) decides which.
 """
 
 import threading
@@ -32,8 +34,10 @@ class CircuitBreaker:
         with self._lock:
             if self._state == CLOSED:
                 return
-            if self._state == OPEN and time.monotonic() - self._opened_at >= self.reset_timeout:
-                self._state = HALF_OPEN  # this caller is the trial
+            # After the cool-down this caller is the trial; a trial that never reported back
+            # (it raised something else) is replaced by another one a cool-down later.
+            if time.monotonic() - self._opened_at >= self.reset_timeout:
+                self._state, self._opened_at = HALF_OPEN, time.monotonic()
                 return
             raise ServiceUnavailable(f"{self.name} is unavailable (circuit open). Nothing was changed.")
 

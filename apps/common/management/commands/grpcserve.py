@@ -28,7 +28,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
         server.start()
-        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}", ending="\n")
+        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}")
         self.stdout.flush()
         stopping.wait()
         # Probes see NOT_SERVING first, so the mesh stops routing here while in-flight RPCs finish.
