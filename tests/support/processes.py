@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -107,9 +109,6 @@ def start_grpc_server(
 ) -> ServerProcess:
     """Run `manage.py grpcserve` (on `port`, else a free one) and wait until its health service
     answers SERVING."""
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
     port = port or free_port()
     server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port)
     deadline = time.monotonic() + timeout
