@@ -136,7 +136,7 @@ class TestFaults:
         started = time.monotonic()
         with pytest.raises(ServiceUnavailable, match="circuit open"):
             client.get_availability([product])
-        assert time.monotonic() - started < 0.01  # no network, no deadline
+        assert time.monotonic() - started < 0.05  # no network, no deadline (2 s)
 
         restarted = start_grpc_server("grpcserve-faults-restarted", grpc_server_env(), port=own_server.port)
         try:
