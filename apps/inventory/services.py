@@ -119,11 +119,16 @@ def commit_sale(reference: str, lines: Iterable[StockLine]) -> None:
             _sell_reserved(reservation)
         else:
             lapse = f"reservation {reservation.status}" if reservation else "no reservation"
+            quantities = _quantities(lines)
             if reservation is None:
                 reservation = Reservation.objects.using(DB).create(
                     reference=reference, status=Status.COMMITTED, expires_at=timezone.now(),
                 )
-            _sell_unreserved(reference, _quantities(lines), lapse)
+                ReservationLine.objects.using(DB).bulk_create(
+                    ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+                    for product_id, quantity in quantities.items()
+                )
+            _sell_unreserved(reference, quantities, lapse)
         reservation.status = Status.COMMITTED
         reservation.save(using=DB, update_fields=["status", "updated_at"])
 
