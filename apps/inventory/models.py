@@ -13,7 +13,8 @@ class StockRecord(models.Model):
     # 64-bit: repeated receipts and adjustments cannot overflow them.
     on_hand = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
-    low_stock_threshold = models.IntegerField(default=5)
+    # 0: only a sold-out product is low on stock until staff choose a threshold.
+    low_stock_threshold = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -15,7 +15,7 @@ def stock_records(product_ids: Iterable[UUID]) -> dict[UUID, StockRecord]:
     ids = set(product_ids)
     found = {record.product_id: record for record in StockRecord.objects.using(DB).filter(product_id__in=ids)}
     return {
-        product_id: found.get(product_id) or StockRecord(product_id=product_id, low_stock_threshold=0)
+        product_id: found.get(product_id) or StockRecord(product_id=product_id)
         for product_id in ids
     }
 

@@ -67,10 +67,7 @@ def reserve(reference: str, lines: Iterable[StockLine], ttl_seconds: int | None 
                     product_id=str(product_id), available=available,
                 )
             record.reserved += quantity
-        ReservationLine.objects.using(DB).bulk_create(
-            ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
-            for product_id, quantity in quantities.items()
-        )
+        _add_lines(reservation, quantities)
         _save_and_announce(records.values())
     return reservation
 
@@ -124,10 +121,7 @@ def commit_sale(reference: str, lines: Iterable[StockLine]) -> None:
                 reservation = Reservation.objects.using(DB).create(
                     reference=reference, status=Status.COMMITTED, expires_at=timezone.now(),
                 )
-                ReservationLine.objects.using(DB).bulk_create(
-                    ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
-                    for product_id, quantity in quantities.items()
-                )
+                _add_lines(reservation, quantities)
             _sell_unreserved(reference, quantities, lapse)
         reservation.status = Status.COMMITTED
         reservation.save(using=DB, update_fields=["status", "updated_at"])
@@ -213,6 +207,13 @@ def _save_and_announce(records: Iterable[StockRecord]) -> None:
          str(record.product_id))
         for record in records
     ])
+
+
+def _add_lines(reservation: Reservation, quantities: dict[UUID, int]) -> None:
+    ReservationLine.objects.using(DB).bulk_create(
+        ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+        for product_id, quantity in quantities.items()
+    )
 
 
 def _write_ledger(entries: list[StockAdjustment]) -> None:

@@ -13,7 +13,7 @@ from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import Reservation, StockAdjustment
 from apps.inventory.tests.conftest import stock_of, stock_up
 
-pytestmark = pytest.mark.django_db(databases=["default", "inventory"], transaction=True)
+pytestmark = pytest.mark.django_db(databases=["inventory"], transaction=True)
 
 
 def run_together(tasks):

@@ -23,7 +23,7 @@ from apps.inventory.models import (
 )
 from apps.inventory.tests.conftest import stock_of, stock_up
 
-pytestmark = pytest.mark.django_db(databases=["default", "inventory"])
+pytestmark = pytest.mark.django_db(databases=["inventory"])
 DB = "inventory"
 
 
