@@ -1,75 +1,16 @@
-"""Contract parity: the same interface cases against `apps.<app>.local` (in-process) and against
-`grpc_api.clients.<app>.Client` talking to a real `manage.py grpcserve`."""
+"""Contract parity: the same interface cases against `apps.inventory.local` (in-process) and against
+`grpc_api.clients.inventory.Client` talking to a real `manage.py grpcserve`."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
 from apps.common.errors import DomainError
 from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockLine
-from apps.products import services as product_services
-from apps.products.interface import ProductInfo
-from apps.users import services as user_services
-from apps.users.interface import InvalidCredentials, UserInfo, UserNotFound
 from tests.grpc.conftest import grpc_db
 
 pytestmark = grpc_db
-
-PASSWORD = "correct horse battery staple"
-
-
-class TestUsers:
-    def test_get_user(self, users_api):
-        user = user_services.register(email="ada@example.com", password=PASSWORD, first_name="Ada",
-                                      last_name="Lovelace")
-        assert users_api.get_user(user.id) == UserInfo(
-            id=user.id, email="ada@example.com", first_name="Ada", last_name="Lovelace",
-            is_staff=False, is_active=True,
-        )
-
-    def test_unknown_user(self, users_api):
-        with pytest.raises(UserNotFound) as raised:
-            users_api.get_user(uuid4())
-        assert (raised.value.status, raised.value.code) == (404, "not_found")
-
-    def test_authenticate(self, users_api):
-        user = user_services.register(email="grace@example.com", password=PASSWORD)
-        assert users_api.authenticate("grace@example.com", PASSWORD).id == user.id
-
-    @pytest.mark.parametrize("email, password", [
-        ("grace@example.com", "wrong password"),
-        ("nobody@example.com", PASSWORD),
-    ])
-    def test_wrong_credentials(self, users_api, email, password):
-        user_services.register(email="grace@example.com", password=PASSWORD)
-        with pytest.raises(InvalidCredentials) as raised:
-            users_api.authenticate(email, password)
-        assert (raised.value.status, raised.value.code) == (401, "invalid_credentials")
-
-    def test_inactive_account_cannot_authenticate(self, users_api):
-        user = user_services.register(email="grace@example.com", password=PASSWORD)
-        user_services.deactivate_user(user.id)
-        with pytest.raises(InvalidCredentials):
-            users_api.authenticate("grace@example.com", PASSWORD)
-
-
-class TestProducts:
-    def test_known_products_with_exact_prices_unknown_ones_absent(self, products_api):
-        lamp = product_services.create_product(sku="LAMP-1", name="Lamp", price=Decimal("19.90"))
-        desk = product_services.create_product(sku="DESK-1", name="Desk", price=Decimal("250.00"),
-                                               currency="EUR", status="inactive")
-        unknown = uuid4()
-        assert products_api.get_products([lamp.id, desk.id, unknown]) == {
-            lamp.id: ProductInfo(id=lamp.id, sku="LAMP-1", name="Lamp", price=Decimal("19.90"),
-                                 currency="USD", is_active=True),
-            desk.id: ProductInfo(id=desk.id, sku="DESK-1", name="Desk", price=Decimal("250.00"),
-                                 currency="EUR", is_active=False),
-        }
-
-    def test_no_ids_no_products(self, products_api):
-        assert products_api.get_products([]) == {}
 
 
 class TestInventory:
