@@ -1,5 +1,6 @@
 """The deployment checks run in their own virtualenv (.venv-tools, installed by `make test`)."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -9,11 +10,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 
 
-def run_tool(name: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_tool(name: str, *args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
     executable = TOOLS_BIN / name
     assert executable.exists(), f"{executable} is missing: `make test` installs requirements/tools.txt"
+    # The tools call each other (ansible-lint runs ansible-playbook): they must find their own venv.
+    env = {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run(
-        [str(executable), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+        [str(executable), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
 
 
