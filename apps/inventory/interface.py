@@ -56,6 +56,11 @@ def release(reference: str) -> None:
     implementation("inventory").release(reference)
 
 
+def receive_stock(reference: str, lines: Sequence[StockLine], reason: str) -> None:
+    """Add units on hand (goods received, demo seeding), one ledger entry per line."""
+    implementation("inventory").receive_stock(reference, list(lines), reason)
+
+
 def get_availability(product_ids: Iterable[UUID]) -> dict[UUID, Availability]:
     """Stock of many products in one call; unknown products answer zeros."""
     return implementation("inventory").get_availability(list(product_ids))

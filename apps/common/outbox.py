@@ -1,0 +1,130 @@
+"""The transactional outbox and idempotent event application.
+
+A publishing app declares `class OutboxEvent(OutboxEventBase)` in its models, and a consuming app
+`class ProcessedEvent(ProcessedEventBase)`: both tables live in that app's own database, so an
+event commits with the change it describes, and a handler's effect commits with the record that
+it was applied.
+"""
+
+import logging
+import uuid
+
+from django.apps import apps as django_apps
+from django.db import IntegrityError, connections, models, transaction
+from django.utils import timezone
+
+from apps.common.events import CloudEvent, handlers_for, subscribers, topic_for
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxEventBase(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # the CloudEvent id
+    topic = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    type = models.CharField(max_length=200)
+    payload = models.JSONField()  # the whole CloudEvent document
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="%(app_label)s_outbox_unsent",
+                condition=models.Q(sent_at__isnull=True),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.id}"
+
+    @property
+    def event(self) -> CloudEvent:
+        return CloudEvent.from_dict(self.payload)
+
+
+class ProcessedEventBase(models.Model):
+    event_id = models.CharField(primary_key=True, max_length=255)
+    type = models.CharField(max_length=200)
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"
+
+
+def outbox_model(app: str):
+    return django_apps.get_model(app, "OutboxEvent")
+
+
+def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
+    """Record an event in `app`'s outbox, inside the transaction that makes the change.
+
+    `key` is the aggregate id: events of one aggregate keep their order on the topic.
+    """
+    if not connections[app].in_atomic_block:
+        raise RuntimeError(f"emit() must run inside transaction.atomic(using={app!r})")
+    event = CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key)
+    outbox_model(app).objects.using(app).create(
+        id=event.id, topic=topic_for(event_type), key=key, type=event_type, payload=event.to_dict(),
+    )
+    transaction.on_commit(lambda: after_commit(app), using=app)
+    return event
+
+
+def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]:
+    """`emit` for a batch of `(type, data, key)`: one bulk insert instead of one per event."""
+    if not connections[app].in_atomic_block:
+        raise RuntimeError(f"emit_many() must run inside transaction.atomic(using={app!r})")
+    cloud_events = [
+        CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key)
+        for event_type, data, key in events
+    ]
+    model = outbox_model(app)
+    model.objects.using(app).bulk_create(
+        [
+            model(id=event.id, topic=topic_for(event.type), key=event.subject, type=event.type,
+                  payload=event.to_dict())
+            for event in cloud_events
+        ],
+        batch_size=1000,
+    )
+    if cloud_events:
+        transaction.on_commit(lambda: after_commit(app), using=app)
+    return cloud_events
+
+
+def after_commit(app: str) -> None:
+    """Move what `app` just committed towards its consumers without waiting for the beat."""
+    from apps.common import relay
+
+    relay.nudge(app)
+
+
+def apply_event(app: str, event: CloudEvent) -> bool:
+    """Run `app`'s handler for `event` once. False when it was applied before (a re-delivery)."""
+    handler = handlers_for(app).get(event.type)
+    if handler is None:
+        return False
+    processed_model = django_apps.get_model(app, "ProcessedEvent")
+    with transaction.atomic(using=app):
+        try:
+            # The primary key makes a concurrent duplicate wait here, then fail: applied once.
+            with transaction.atomic(using=app):
+                processed_model.objects.using(app).create(event_id=event.id, type=event.type)
+        except IntegrityError:
+            return False
+        handler(event)
+    return True
+
+
+def dispatch_in_process(event: CloudEvent) -> None:
+    """Without Kafka, hand the event to the handlers of the apps served in this process."""
+    for app in subscribers(event.type):
+        apply_event(app, event)
