@@ -116,8 +116,9 @@ def _revoke(raw_refresh: str) -> RefreshToken:
         refresh = RefreshToken(raw_refresh)
     except TokenError:
         raise TokenInvalid() from None
+    # order_by("pk"): the model's default ordering joins the user table, which FOR UPDATE refuses.
     outstanding = (OutstandingToken.objects.using(USERS_DB).select_for_update()
-                   .filter(jti=refresh[api_settings.JTI_CLAIM]).first())
+                   .filter(jti=refresh[api_settings.JTI_CLAIM]).order_by("pk").first())
     if outstanding is None or BlacklistedToken.objects.using(USERS_DB).filter(token=outstanding).exists():
         raise TokenInvalid()
     BlacklistedToken.objects.using(USERS_DB).create(token=outstanding)
