@@ -10,10 +10,6 @@ from apps.common import health
 from apps.common.problems import problem_response
 from config.service_apps import served_apps
 
-# Register the served apps' admin models before `admin.site.urls` below reads the registry.
-for app in served_apps():
-    import_module(f"apps.{app}.admin")
-
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -21,11 +17,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("admin/", admin.site.urls),
 ]
 
 for app in served_apps():
+    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
+# Only now: `admin.site.urls` reads the models registered so far.
+urlpatterns.append(path("admin/", admin.site.urls))
 
 
 def handler404(request, exception=None):

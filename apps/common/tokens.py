@@ -25,6 +25,9 @@ class KeyRingTokenBackend(TokenBackend):
                          leeway=leeway)
         self.signing_kid = keys.signing_kid
         self.verifying_keys = {kid: self._prepare_key(pem) for kid, pem in keys.verifying_pems.items()}
+        # A token without `kid` (signed by simplejwt's own backend, which signs with the same
+        # first key) is checked against the first key.
+        self.first_kid = next(iter(keys.verifying_pems))
 
     def encode(self, payload: dict) -> str:
         if self.signing_key is None:
@@ -34,7 +37,7 @@ class KeyRingTokenBackend(TokenBackend):
                           headers={"kid": self.signing_kid})
 
     def get_verifying_key(self, token):
-        kid = jwt.get_unverified_header(token).get("kid")
+        kid = jwt.get_unverified_header(token).get("kid", self.first_kid)
         if not isinstance(kid, str) or kid not in self.verifying_keys:
             raise TokenBackendError("Token is signed with an unknown key")
         return self.verifying_keys[kid]
