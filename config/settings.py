@@ -4,7 +4,10 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -81,6 +84,8 @@ DATABASE_ROUTERS = ["config.routers.AppDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
+# Email login; where users is served elsewhere it asks the users interface (see the module).
+AUTHENTICATION_BACKENDS = ["apps.users.backends.EmailBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -144,10 +149,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- JWT (issued by users, verified statelessly everywhere) ------------------------------------
-JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or secrets.token_urlsafe(50)
+# RS256 with a key ring (config/jwt_keys.py): the users app signs with the first private key;
+# every process verifies with the public keys, chosen by the token's `kid` header.
+JWT_KEYS = load_jwt_keys(env_str("JWT_SIGNING_KEY"), env_str("JWT_VERIFYING_KEY"))
+if "users" in SERVICE_APPS and JWT_KEYS.signing_pem is None:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be set where users is served (it issues tokens).")
 SIMPLE_JWT = {
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": JWT_KEYS.signing_pem,
+    "VERIFYING_KEY": JWT_KEYS.first_verifying_pem,
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": True,
@@ -156,7 +166,12 @@ SIMPLE_JWT = {
     "AUDIENCE": "shop",
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("apps.common.tokens.AccessToken",),
 }
+# Login throttling (the contract's numbers): failed logins per email, counted in the cache, which
+# is Redis where REDIS_URL is set, so the count holds across processes.
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 SERVICE_AUTH_SECRET = env_str("SERVICE_AUTH_SECRET") or secrets.token_urlsafe(50)
 
 # --- Events: outbox, Kafka, Celery ----------------------------------------------------------
