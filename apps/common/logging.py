@@ -19,6 +19,7 @@ import uuid
 from contextvars import ContextVar
 
 import structlog
+from django.core.signals import request_finished
 from django.utils.functional import SimpleLazyObject, empty
 from opentelemetry import trace
 
@@ -175,7 +176,8 @@ def logging_config(level: str, renderer: str) -> dict:
             # Django's and gunicorn's own handlers would print a second, unstructured copy.
             "django": {"handlers": ["console"], "level": level, "propagate": False},
             "gunicorn.error": {"handlers": ["console"], "level": level, "propagate": False},
-            "gunicorn.access": {"handlers": ["console"], "level": level, "propagate": False},
+            # The application logs each request itself, with its id, user and duration.
+            "gunicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
             "django.db.backends": {"level": "INFO"},
         },
     }
@@ -190,6 +192,9 @@ class RequestContextMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        # Django logs a 4xx/5xx after the middleware returns: the context lasts until the
+        # response is closed, then goes (a worker thread serves other requests next).
+        request_finished.connect(forget_request_context, dispatch_uid="shop-forget-request-context")
 
     def __call__(self, request):
         request_id = request.headers.get(REQUEST_ID_HEADER, "")
@@ -198,17 +203,18 @@ class RequestContextMiddleware:
         request.request_id = request_id
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        token = _current_request.set(request)
+        _current_request.set(request)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            access_logger.info(
-                "%s %s %s", request.method, request.path, response.status_code,
-                extra={"method": request.method, "path": request.path, "status": response.status_code,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-            )
-            return response
-        finally:
-            _current_request.reset(token)
-            structlog.contextvars.clear_contextvars()
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        access_logger.info(
+            "%s %s %s", request.method, request.path, response.status_code,
+            extra={"method": request.method, "path": request.path, "status": response.status_code,
+                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+        )
+        return response
+
+
+def forget_request_context(**kwargs):
+    _current_request.set(None)
+    structlog.contextvars.clear_contextvars()
