@@ -142,6 +142,25 @@ except ValueError:
         assert wrong.returncode != 0 and "LOG_FORMAT" in wrong.stderr
 
 
+def _scrape_exporter(env: dict) -> str:
+    """Start a process that serves no HTTP, as grpcserve does, with the exporter; scrape it once."""
+    port = free_port()
+    program = ("import django, time; django.setup()\n"
+               "from apps.common import metrics\n"
+               "metrics.EVENTS_CONSUMED.labels(topic='payments.events', app='inventory',"
+               " outcome='dead_lettered').inc()\n"
+               f"assert metrics.start_exporter() == {port}\n"
+               "time.sleep(60)\n")
+    worker = start_process("observability-exporter", [sys.executable, "-c", program],
+                           {"DJANGO_SETTINGS_MODULE": "config.settings", "METRICS_PORT": str(port),
+                            "SERVICE_APPS": "payments", **env}, port)
+    try:
+        wait_for_port(port, process=worker.process)
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    finally:
+        worker.kill()
+
+
 def _run_django_script(script: str, env: dict):
     import os
     import subprocess
@@ -225,26 +244,17 @@ class TestMetrics:
         assert ("shop_outbox_backlog", (("app", "payments"),)) in samples
 
     def test_exporter_serves_a_process_without_http(self):
-        port = free_port()
-        program = ("import django, time; django.setup()\n"
-                   "from apps.common import metrics\n"
-                   f"assert metrics.start_exporter() == {port}\n"
-                   "metrics.EVENTS_CONSUMED.labels(topic='payments.events', app='inventory',"
-                   " outcome='dead_lettered').inc()\n"
-                   "time.sleep(60)\n")
-        worker = start_process("observability-exporter", [sys.executable, "-c", program],
-                               {"DJANGO_SETTINGS_MODULE": "config.settings", "METRICS_PORT": str(port),
-                                "SERVICE_APPS": "payments", **database_env(["payments"])}, port)
-        try:
-            wait_for_port(port, process=worker.process)
-            body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-        finally:
-            worker.kill()
-        samples = _samples(body)
+        samples = _samples(_scrape_exporter(database_env(["payments"])))
         labels = (("app", "inventory"), ("outcome", "dead_lettered"), ("topic", "payments.events"))
         assert samples[("shop_events_consumed_total", labels)] == 1
         assert ("shop_outbox_backlog", (("app", "payments"),)) in samples
         assert ("shop_outbox_backlog", (("app", "inventory"),)) not in samples  # not served there
+
+    def test_a_database_down_leaves_its_gauges_out_not_the_scrape(self):
+        dead = {**database_env(["payments"]), "DATABASE_URL_PAYMENTS": "postgres://postgres@127.0.0.1:1/none"}
+        samples = _samples(_scrape_exporter(dead))
+        assert ("shop_outbox_backlog", (("app", "payments"),)) not in samples
+        assert any(name == "shop_events_consumed_total" for name, _labels in samples)
 
     def test_a_taken_port_does_not_stop_the_process(self):
         port = free_port()

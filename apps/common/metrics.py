@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import prometheus_client
+from django.db import DatabaseError, connections
 from django.db.models import Count, Min
 from django.http import HttpResponse
 from django.utils import timezone
@@ -97,7 +98,14 @@ APP_GAUGES = (ACTIVE_RESERVATIONS, LOW_STOCK_PRODUCTS)
 
 
 class DatabaseGauges(Collector):
-    """The outbox backlog and age, and every measured AppGauge, for the apps served here."""
+    """The outbox backlog and age, and every measured AppGauge, for the apps served here.
+
+    `close_connections` for scrapes served outside Django's request cycle (the exporter runs
+    each scrape in a new thread, whose connections nothing else would close).
+    """
+
+    def __init__(self, close_connections: bool = False):
+        self.close_connections = close_connections
 
     def collect(self):
         served = served_apps()
@@ -108,16 +116,31 @@ class DatabaseGauges(Collector):
             "shop_outbox_oldest_unsent_age_seconds",
             "Age of the oldest outbox event not yet relayed (0 when none).", labels=["app"],
         )
-        for app in PUBLISHING_APPS:
-            if app in served:
-                count, age = outbox_state(app)
-                backlog.add_metric([app], count)
-                oldest.add_metric([app], age)
-        yield backlog
-        yield oldest
-        for gauge in APP_GAUGES:
-            if gauge.app in served and gauge.measure is not None:
-                yield GaugeMetricFamily(gauge.name, gauge.documentation, value=gauge.measure())
+        families = [backlog, oldest]
+        try:
+            for app in PUBLISHING_APPS:
+                if app in served and (state := _read(app, outbox_state, app)) is not None:
+                    backlog.add_metric([app], state[0])
+                    oldest.add_metric([app], state[1])
+            for gauge in APP_GAUGES:
+                if gauge.app in served and gauge.measure is not None:
+                    value = _read(gauge.app, gauge.measure)
+                    if value is not None:
+                        families.append(GaugeMetricFamily(gauge.name, gauge.documentation, value=value))
+        finally:
+            if self.close_connections:
+                for app in served:
+                    connections[app].close()
+        return families
+
+
+def _read(app: str, query, *args):
+    """A database that does not answer leaves its gauges out; the rest of the scrape goes on."""
+    try:
+        return query(*args)
+    except DatabaseError as exc:
+        logger.warning("metrics: %s's database did not answer: %s", app, exc)
+        return None
 
 
 def outbox_state(app: str) -> tuple[int, float]:
@@ -136,7 +159,7 @@ class _ProcessRegistry(Collector):
         return prometheus_client.REGISTRY.collect()
 
 
-def scrape_registry() -> CollectorRegistry:
+def scrape_registry(close_connections: bool = False) -> CollectorRegistry:
     """What a scrape of this process exports: its (or all its workers') metrics plus the
     database gauges."""
     registry = CollectorRegistry()
@@ -144,7 +167,7 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry.register(_ProcessRegistry())
-    registry.register(DatabaseGauges())
+    registry.register(DatabaseGauges(close_connections))
     return registry
 
 
@@ -167,7 +190,7 @@ def start_exporter(port: int | None = None) -> int | None:
     if port is None:
         port = int(os.environ.get("METRICS_PORT") or DEFAULT_EXPORTER_PORT)
     try:
-        prometheus_client.start_http_server(port, registry=scrape_registry())
+        prometheus_client.start_http_server(port, registry=scrape_registry(close_connections=True))
     except OSError as exc:
         logger.warning("metrics exporter not started on port %s: %s", port, exc)
         return None
