@@ -53,7 +53,7 @@ services:
 run: install
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/gunicorn config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
 
 lint: install
 	$(VENV)/bin/ruff check .
