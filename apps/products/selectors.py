@@ -32,6 +32,10 @@ def category_by_id(category_id: UUID) -> Category | None:
     return Category.objects.filter(pk=category_id).first()
 
 
+def category_by_slug(slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()
+
+
 def in_category_tree(category: Category) -> Q:
     """Products in `category` or any of its descendants."""
     subtree = Category.objects.filter(Q(pk=category.pk) | Q(path__startswith=f"{category.path}/"))

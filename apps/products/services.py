@@ -44,6 +44,17 @@ def create_product(**fields) -> Product:
         return _save(product)
 
 
+def create_products_in_bulk(products: list[Product]) -> None:
+    """Insert many new products at once (seeding); SKUs already taken are skipped."""
+    with transaction.atomic(using="products"):
+        stocked = set(StockState.objects.filter(product_id__in=[p.id for p in products], available__gt=0)
+                      .values_list("product_id", flat=True))
+        for product in products:
+            product.in_stock = product.id in stocked
+        Product.objects.bulk_create(products, ignore_conflicts=True)
+        catalogue_cache.invalidate_on_commit()
+
+
 def update_product(product_id: UUID, **fields) -> Product:
     with transaction.atomic(using="products"):
         product = Product.objects.select_for_update().filter(pk=product_id).first()
