@@ -5,19 +5,20 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from apps.products.models import Product
-from apps.users.models import User
 
 pytestmark = pytest.mark.django_db(databases=["users", "products"])
 
 
 @pytest.fixture
 def staff_browser(client):
-    client.force_login(User.objects.create_superuser(email="staff@example.com", password="x-long-pass-1"))
+    staff = get_user_model().objects.create_superuser(email="staff@example.com", password="x-long-pass-1")
+    client.force_login(staff)
     return client
 
 
