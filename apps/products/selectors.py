@@ -43,13 +43,12 @@ def in_category_tree(category: Category) -> Q:
 
 
 def _search(queryset: QuerySet[Product], term: str) -> QuerySet[Product]:
-    sku_match = Q(sku__iexact=term) | Q(sku__istartswith=term)
     if connections["products"].vendor != "postgresql":
         return queryset.filter(
             Q(name__icontains=term) | Q(description__icontains=term) | Q(sku__icontains=term)
         )
     query = SearchQuery(term, config="english", search_type="websearch")
-    return queryset.filter(Q(search_vector=query) | sku_match).annotate(
+    return queryset.filter(Q(search_vector=query) | Q(sku__istartswith=term)).annotate(
         rank=SearchRank(F("search_vector"), query),
     )
 
