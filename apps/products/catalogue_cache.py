@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -48,7 +49,11 @@ def cached(name: str, compute: Callable[[], object]):
     """The value cached under `name` for the current generation, computing it on a miss.
 
     The cache is an accelerator: when it cannot be reached, the value is computed every time.
+    Without Redis (the embedded default) nothing is cached: a per-process memory cache would
+    let one worker serve what another worker's write has changed.
     """
+    if not settings.REDIS_URL:
+        return compute()
     try:
         key = f"products:{generation()}:{name}"
         value = cache.get(key)
