@@ -10,10 +10,6 @@ from apps.common import health
 from apps.common.problems import problem_response
 from config.service_apps import served_apps
 
-# Register the served apps' admin models before `admin.site.urls` below reads the registry.
-for app in served_apps():
-    import_module(f"apps.{app}.admin")
-
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -24,6 +20,7 @@ urlpatterns = [
 ]
 
 for app in served_apps():
+    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
 # Only now: `admin.site.urls` reads the models registered so far.
 urlpatterns.append(path("admin/", admin.site.urls))
