@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from apps.inventory.interface import get_availability
 from apps.products import demo_catalogue
 from apps.products.models import Category, Product
 from tests.support.processes import manage, sqlite_env
@@ -91,3 +92,15 @@ def test_the_sqlite_default_migrates_seeds_and_searches_without_postgres(tmp_pat
     assert found["electronics"] == found["expected_electronics"] > 0
     assert found["cheap_first"] == sorted(found["cheap_first"], key=float)
     assert found["bad_filter"] == 400
+
+
+@pytest.mark.django_db(databases=["products", "inventory"], transaction=True)
+def test_seeded_stock_reaches_inventory_and_in_stock_once():
+    for _ in range(2):
+        call_command("seed_demo", products=30, batch_size=20, stdout=StringIO(), stderr=StringIO())
+    products = list(Product.objects.all())
+    expected = {p.id: demo_catalogue.demo_stock(p.sku) for p in products}
+    availability = get_availability(expected)
+    assert {product_id: availability[product_id].on_hand for product_id in expected} == expected
+    assert {p.id: p.in_stock for p in products} == {pid: units > 0 for pid, units in expected.items()}
+    assert 0 < sum(p.in_stock for p in products) < len(products)  # some sold out, most not
