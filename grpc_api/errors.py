@@ -6,6 +6,7 @@ own error class, so `InsufficientStock` arrives as `InsufficientStock` with its 
 `available` (as JSON values, as in the REST problem body).
 """
 
+import inspect
 import json
 from types import ModuleType
 
@@ -25,6 +26,7 @@ _GRPC_CODE_FOR_HTTP_STATUS = {
     404: grpc.StatusCode.NOT_FOUND,
     409: grpc.StatusCode.FAILED_PRECONDITION,
     422: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
     503: grpc.StatusCode.UNAVAILABLE,
 }
 
@@ -49,7 +51,9 @@ def domain_error_from(rpc_error: grpc.RpcError, interface: ModuleType) -> Domain
     error_class = _error_classes(interface).get(code)
     extra = json.loads(metadata.get(EXTRA_KEY) or "{}")
     if error_class is not None:
-        return error_class(rpc_error.details(), **extra)
+        # Extras are the error's keyword arguments; some classes build their own detail.
+        takes_detail = "detail" in inspect.signature(error_class).parameters
+        return error_class(rpc_error.details(), **extra) if takes_detail else error_class(**extra)
     # A code this interface does not declare still reaches the caller with its code and status.
     error = DomainError(rpc_error.details(), **extra)
     error.code, error.status = code, int(metadata.get(STATUS_KEY, DomainError.status))

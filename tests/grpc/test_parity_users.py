@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from apps.users import services as user_services
-from apps.users.interface import InvalidCredentials, UserInfo, UserNotFound
+from apps.users.interface import InvalidCredentials, TooManyAttempts, UserInfo, UserNotFound
 from tests.grpc.conftest import grpc_db
 
 pytestmark = grpc_db
@@ -47,3 +47,14 @@ class TestUsers:
         user_services.deactivate_user(user.id)
         with pytest.raises(InvalidCredentials):
             users_api.authenticate("grace@example.com", PASSWORD)
+
+    def test_too_many_failures_are_refused_with_retry_after(self, users_api, settings):
+        user_services.register(email="grace@example.com", password=PASSWORD)
+        for _ in range(settings.LOGIN_MAX_FAILURES):
+            with pytest.raises(InvalidCredentials):
+                users_api.authenticate("grace@example.com", "wrong password")
+        with pytest.raises(TooManyAttempts) as raised:
+            users_api.authenticate("grace@example.com", PASSWORD)
+        assert (raised.value.status, raised.value.code) == (429, "too_many_attempts")
+        assert 0 < raised.value.retry_after <= settings.LOGIN_FAILURE_WINDOW_SECONDS
+        assert raised.value.headers() == {"Retry-After": str(raised.value.retry_after)}
