@@ -168,6 +168,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "shop"
 
+# --- Payments ----------------------------------------------------------------------------------
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/providers
+# Stripe's semantics: a key and its stored response live 24 hours; a key whose request died
+# mid-flight (its process crashed) may be retried once the lock is this old.
+IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
 
