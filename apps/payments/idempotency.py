@@ -33,7 +33,11 @@ MAX_KEY_LENGTH = 255
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
-    body: dict
+    content: str  # JSON text
+
+    @property
+    def body(self) -> dict:
+        return json.loads(self.content)
 
 
 def request_fingerprint(method: str, path: str, body) -> str:
@@ -41,11 +45,6 @@ def request_fingerprint(method: str, path: str, body) -> str:
     canonical = json.dumps({"method": method, "path": path, "body": body},
                            sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def json_document(body: dict) -> dict:
-    """The body exactly as it is stored, so the first answer and a replay are the same bytes."""
-    return json.loads(json.dumps(body, cls=DjangoJSONEncoder))
 
 
 def claim(user_id: UUID, key: str, fingerprint: str) -> IdempotencyKey | StoredResponse:
@@ -56,7 +55,7 @@ def claim(user_id: UUID, key: str, fingerprint: str) -> IdempotencyKey | StoredR
     now = timezone.now()
     fresh = {
         "request_fingerprint": fingerprint, "status": IdempotencyKey.Status.IN_PROGRESS,
-        "locked_at": now, "payment": None, "response_status": None, "response_body": None,
+        "locked_at": now, "payment": None, "response_status": None, "response_body": "",
         "created_at": now, "expires_at": now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
     }
     with transaction.atomic(using=DB):
@@ -71,7 +70,7 @@ def claim(user_id: UUID, key: str, fingerprint: str) -> IdempotencyKey | StoredR
         if record.request_fingerprint != fingerprint:
             raise IdempotencyKeyReused()
         if record.status == IdempotencyKey.Status.COMPLETED:
-            return StoredResponse(status=record.response_status, body=record.response_body)
+            return StoredResponse(status=record.response_status, content=record.response_body)
         if record.locked_at > now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS):
             raise IdempotencyKeyInProgress()
         # The request that held the key died: this one takes over (and resumes its payment).
@@ -88,10 +87,10 @@ def complete(record: IdempotencyKey, status: int, body: dict) -> StoredResponse:
     """Store the response, inside the transaction that records the request's outcome."""
     if not transaction.get_connection(DB).in_atomic_block:
         raise RuntimeError("complete() must run inside the transaction recording the outcome")
-    stored = StoredResponse(status=status, body=json_document(body))
+    stored = StoredResponse(status=status, content=json.dumps(body, cls=DjangoJSONEncoder))
     record.status = IdempotencyKey.Status.COMPLETED
     record.response_status = stored.status
-    record.response_body = stored.body
+    record.response_body = stored.content
     record.save(using=DB, update_fields=["status", "response_status", "response_body"])
     return stored
 

@@ -1,6 +1,5 @@
 import uuid
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -81,7 +80,7 @@ class IdempotencyKey(models.Model):
     locked_at = models.DateTimeField()  # when the running request claimed it
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    response_body = models.TextField(blank=True)  # the JSON text, replayed byte for byte
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
 

@@ -58,8 +58,7 @@ class PurchaseLine:
 
 @dataclass(frozen=True)
 class PurchaseResult:
-    status: int
-    body: dict
+    response: idempotency.StoredResponse
     replayed: bool = False
 
 
@@ -71,7 +70,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     """Run a purchase once per idempotency key; `render` turns the payment into the 201 body."""
     claimed = idempotency.claim(user_id, idempotency_key, fingerprint)
     if isinstance(claimed, idempotency.StoredResponse):
-        return PurchaseResult(claimed.status, claimed.body, replayed=True)
+        return PurchaseResult(claimed, replayed=True)
     key = claimed
     try:
         # A key taken over from a request that died resumes that request's payment: reserving
@@ -84,7 +83,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     except (InvalidProduct, MixedCurrencies) as error:
         with transaction.atomic(using=DB):
             stored = idempotency.complete(key, error.status, _problem(error))
-    return PurchaseResult(stored.status, stored.body)
+    return PurchaseResult(stored)
 
 
 def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLine]) -> Payment:

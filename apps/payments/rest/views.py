@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from django.http import JsonResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
@@ -102,9 +102,10 @@ class PaymentListCreateView(GenericAPIView):
             token=body.validated_data["payment_method"]["token"],
             render=_render_payment,
         )
-        return JsonResponse(
-            result.body, status=result.status,
-            content_type=PROBLEM_CONTENT_TYPE if result.status >= 400 else "application/json",
+        status = result.response.status
+        return HttpResponse(
+            result.response.content, status=status,
+            content_type=PROBLEM_CONTENT_TYPE if status >= 400 else "application/json",
             headers={"Idempotent-Replayed": "true"} if result.replayed else None,
         )
 

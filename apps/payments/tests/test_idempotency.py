@@ -45,7 +45,7 @@ def test_first_claim_wins_and_a_second_one_is_in_progress():
 def test_a_completed_key_replays_its_response():
     _complete(idempotency.claim(USER, "key-1", _fingerprint()), 402, {"code": "payment_declined"})
     replay = idempotency.claim(USER, "key-1", _fingerprint())
-    assert replay == idempotency.StoredResponse(402, {"code": "payment_declined"})
+    assert (replay.status, replay.body) == (402, {"code": "payment_declined"})
 
 
 def test_another_request_with_the_key_is_refused_even_while_in_progress():
@@ -85,7 +85,7 @@ def test_an_expired_key_is_new_again():
     IdempotencyKey.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     fresh = idempotency.claim(USER, "key-1", _fingerprint({**BODY, "items": []}))
     assert isinstance(fresh, IdempotencyKey)
-    assert (fresh.status, fresh.response_body) == ("in_progress", None)
+    assert (fresh.status, fresh.response_body) == ("in_progress", "")
 
 
 def test_expired_keys_are_purged_by_the_task_and_the_command():

@@ -19,7 +19,7 @@ def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopp
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "succeeded"
-    assert (body["amount"], body["currency"], body["user_id"]) == ("47.49", "USD", str(shopper_id))
+    assert (body["amount"], body["currency"], body["user_id"]) == ("47.48", "USD", str(shopper_id))
     assert body["items"] == [
         {"product_id": str(pen), "quantity": 2, "unit_price": "19.99"},
         {"product_id": str(ink), "quantity": 3, "unit_price": "2.50"},
@@ -38,7 +38,7 @@ def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopp
     assert event.payload["source"] == "/payments"
     assert event.payload["data"] == {
         "payment_id": body["id"], "user_id": str(shopper_id), "items": body["items"],
-        "amount": "47.49", "currency": "USD",
+        "amount": "47.48", "currency": "USD",
     }
 
 

@@ -166,7 +166,7 @@ def test_a_resumed_payment_whose_reservation_was_released_is_not_charged(setting
 
     result = services.purchase(**purchase_args, render=_crash)
 
-    assert (result.status, result.body["code"]) == (409, "reservation_expired")
+    assert (result.response.status, result.response.body["code"]) == (409, "reservation_expired")
     assert SandboxCharge.objects.count() == 1  # the dead request's charge, not a second one
     assert Payment.objects.get().status == "failed"
 
