@@ -24,7 +24,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from apps.common.errors import DomainError, ServiceUnavailable
+from apps.common.errors import DomainError, NotFound, ServiceUnavailable
 from apps.common.outbox import emit
 from apps.common.problems import problem_body
 from apps.inventory import interface as inventory
@@ -138,7 +138,7 @@ def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
             payment.status = Payment.Status.SUCCEEDED
             payment.provider_charge_id = charge.id
             payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
-            emit("payments", PURCHASE_COMPLETED, purchase_completed_data(payment), key=str(payment.id))
+            emit("payments", PURCHASE_COMPLETED, _purchase_completed_data(payment), key=str(payment.id))
         return idempotency.complete(key, 201, render(payment))
 
 
@@ -178,7 +178,9 @@ def _problem(error: DomainError, **extra) -> dict:
 
 def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
     """Refund a succeeded payment in full; with `restock` its units go back on hand."""
-    payment = Payment.objects.using(DB).get(pk=payment_id)
+    payment = Payment.objects.using(DB).filter(pk=payment_id).first()
+    if payment is None:
+        raise NotFound("No payment with this id.")
     _check_refundable(payment)
     # Outside any transaction: the provider is a remote call. Its refund is idempotent, so two
     # racing refunds are harmless there; the transaction below lets only one of them win here.
@@ -201,7 +203,7 @@ def _check_refundable(payment: Payment) -> None:
         raise NotRefundable(f"Only a succeeded payment can be refunded; this one is {payment.status}.")
 
 
-def purchase_completed_data(payment: Payment) -> dict:
+def _purchase_completed_data(payment: Payment) -> dict:
     return {
         "payment_id": str(payment.id), "user_id": str(payment.user_id), "items": _items_data(payment),
         "amount": str(payment.amount), "currency": payment.currency,
