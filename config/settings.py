@@ -167,6 +167,16 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "shop"
+# Periodic tasks, each only where its app is served.
+CELERY_BEAT_SCHEDULE = {}
+if "inventory" in SERVICE_APPS:
+    CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] = {
+        "task": "inventory.release_expired_reservations", "schedule": 60.0,
+    }
+
+# --- Inventory ---------------------------------------------------------------------------------
+# How long unpaid checkouts hold their units before expiry gives them back.
+RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 15 * 60)
 
 # --- Payments ----------------------------------------------------------------------------------
 PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/providers

@@ -17,12 +17,13 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("admin/", admin.site.urls),
 ]
 
 for app in served_apps():
     import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
+# Only now: `admin.site.urls` reads the models registered so far.
+urlpatterns.append(path("admin/", admin.site.urls))
 
 
 def handler404(request, exception=None):
