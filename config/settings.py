@@ -184,6 +184,10 @@ PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/p
 # mid-flight (its process crashed) may be retried once the lock is this old.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+if "payments" in SERVICE_APPS:
+    CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
+        "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
+    }
 
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
