@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from django.conf import settings
 
 from apps.payments.models import OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
@@ -20,7 +19,7 @@ REQUESTS = 100
 def test_one_key_charges_once_under_100_concurrent_requests(make_product, shopper_id):
     product = make_product(stock=10)
     server = start_http_server("payments-one-key",
-                               {**database_env(), "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY})
+                               database_env())
     headers = {"Authorization": bearer(user_id=shopper_id), "Idempotency-Key": "one-key"}
     body = purchase_body([(product, 1)])
     start = threading.Barrier(REQUESTS)
