@@ -9,8 +9,8 @@ import requests
 
 from apps.payments.models import OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
-from tests.support.auth import bearer
 from tests.support.processes import database_env, start_http_server
+from tests.support.users import authorization
 
 REQUESTS = 100
 
@@ -20,7 +20,7 @@ def test_one_key_charges_once_under_100_concurrent_requests(make_product, shoppe
     product = make_product(stock=10)
     server = start_http_server("payments-one-key",
                                database_env())
-    headers = {"Authorization": bearer(user_id=shopper_id), "Idempotency-Key": "one-key"}
+    headers = {"Authorization": authorization(user_id=shopper_id), "Idempotency-Key": "one-key"}
     body = purchase_body([(product, 1)])
     start = threading.Barrier(REQUESTS)
 
