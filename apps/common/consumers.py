@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from apps.common import kafka
 from apps.common.events import CloudEvent, InvalidEvent, handlers_for, topics_consumed_by
@@ -89,7 +89,7 @@ class EventConsumer:
                 self._handle(message)
         finally:
             self._consumer.close()  # leaves the group at once, so partitions move without waiting
-            close_old_connections()
+            connections.close_all()  # this thread's connections
             logger.info("consumer %s stopped", self.group_id)
 
     def run_forever(self, restart_pause: float = 5.0) -> None:

@@ -53,7 +53,8 @@ def _on_client_error(error: KafkaError) -> None:
         logger.error("Kafka producer fatal error, discarding it: %s", error)
         forget_clients()
     else:
-        logger.warning("Kafka client error: %s", error)
+        # Transport errors repeat every reconnect attempt while the broker is down.
+        logger.info("Kafka client error: %s", error)
 
 
 def forget_clients() -> None:

@@ -91,23 +91,28 @@ def _publish(app: str, rows: list) -> dict:
             reports[row_pk] = str(error) if error else None
         return report
 
-    for row in rows:
-        headers = {"ce_type": row.type, "ce_id": str(row.id)}
-        if row.payload.get("traceparent"):
-            headers["traceparent"] = row.payload["traceparent"]
-        producer.produce(
-            row.topic, key=row.key.encode(), value=row.event.to_json(), headers=headers,
-            on_delivery=on_delivery(row.pk),
-        )
-        producer.poll(0)
-    producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)
+    unreported = "no delivery report before the flush timeout"
+    try:
+        for row in rows:
+            headers = {"ce_type": row.type, "ce_id": str(row.id)}
+            if row.payload.get("traceparent"):
+                headers["traceparent"] = row.payload["traceparent"]
+            producer.produce(
+                row.topic, key=row.key.encode(), value=row.event.to_json(), headers=headers,
+                on_delivery=on_delivery(row.pk),
+            )
+            producer.poll(0)
+        producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)
+    except Exception as exc:
+        # A fatal producer error (e.g. a rebuilt broker that forgot our idempotent producer id):
+        # what was acknowledged is sent, the rest waits for the next relay and a new producer.
+        logger.warning("%s: Kafka producer failed, replacing it: %s", app, exc)
+        kafka.forget_clients()
+        unreported = f"{type(exc).__name__}: {exc}"
 
     delivered = {pk for pk, error in reports.items() if error is None}
     outbox_model(app).objects.using(app).filter(pk__in=delivered).update(sent_at=timezone.now())
-    failures = {
-        row.pk: reports.get(row.pk) or "no delivery report before the flush timeout"
-        for row in rows if row.pk not in delivered
-    }
+    failures = {row.pk: reports.get(row.pk) or unreported for row in rows if row.pk not in delivered}
     return _record_failures(app, rows, failures)
 
 
@@ -127,7 +132,8 @@ def nudge(app: str) -> None:
         if settings.KAFKA_BOOTSTRAP_SERVERS:
             from apps.common.tasks import relay_outbox_task
 
-            relay_outbox_task.delay(app)
+            # Stale nudges are dropped: the beat relays anyway.
+            relay_outbox_task.apply_async((app,), expires=60)
         else:
             relay_outbox(app)
     except Exception:
