@@ -102,7 +102,8 @@ def test_create_topics_creates_missing_topics_and_their_dlqs(kafka_settings):
         call_command("create_topics")
         kafka.forget_clients()
         assert kafka.ensure_topics(["payments.events", "inventory.events"]) == []
-        topics = set(AdminClient({"bootstrap.servers": broker.bootstrap_servers}).list_topics(timeout=10).topics)
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        topics = set(admin.list_topics(timeout=10).topics)
         expected = {"payments.events", "inventory.events"}
         assert expected | {f"{topic}.dlq" for topic in expected} <= topics
     finally:
