@@ -10,6 +10,11 @@ from apps.common import health
 from apps.common.problems import problem_response
 from config.service_apps import served_apps
 
+# Registered before `admin.site.urls` is read below: it lists the models registered by then.
+import_module("apps.common.admin")  # outbox and dead-letter views for operators
+for app in served_apps():
+    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -20,9 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-import_module("apps.common.admin")  # outbox and dead-letter views for operators
 for app in served_apps():
-    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
 
 
