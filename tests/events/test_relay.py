@@ -43,7 +43,7 @@ def test_relay_publishes_cloudevents_keyed_by_aggregate_in_order(kafka_settings,
 
     assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
     messages = read_topic(kafka_broker.bootstrap_servers, "payments.events", already_there + 12)
-    ours = [m for m in messages if json.loads(m.value())["id"] in ids]
+    ours = [m for m in messages if dict(m.headers() or []).get("ce_id", b"").decode() in ids]
     assert len(ours) == 12
     partitions_by_key = {}
     for message in ours:
