@@ -10,11 +10,6 @@ from apps.common import health
 from apps.common.problems import problem_response
 from config.service_apps import served_apps
 
-# Registered before `admin.site.urls` is read below: it lists the models registered by then.
-import_module("apps.common.admin")  # outbox and dead-letter views for operators
-for app in served_apps():
-    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
-
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
@@ -22,11 +17,14 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("admin/", admin.site.urls),
 ]
 
+import_module("apps.common.admin")  # outbox and dead-letter views for operators
 for app in served_apps():
+    import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
+# Only now: `admin.site.urls` reads the models registered so far.
+urlpatterns.append(path("admin/", admin.site.urls))
 
 
 def handler404(request, exception=None):

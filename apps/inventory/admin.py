@@ -1,8 +1,165 @@
-"""Admin for this app; imported by config.urls only where the app is served."""
+"""Admin for this app; imported by config.urls only where the app is served.
 
-from django.contrib import admin
+Stock changes only through the services (ledger + event), so the stock pages are read-only and
+the changes are actions with a small form.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import F
+from django.template.response import TemplateResponse
 
 from apps.common.admin import OutboxEventAdmin
-from apps.inventory.models import OutboxEvent
+from apps.common.errors import DomainError
+from apps.inventory import services
+from apps.inventory.models import (
+    OutboxEvent,
+    Reservation,
+    ReservationLine,
+    SaleShortfall,
+    StockAdjustment,
+    StockRecord,
+)
+from apps.inventory.rest.serializers import MAX_QUANTITY
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    title = "stock level"
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "At or under threshold"), ("no", "Above threshold")]
+
+    def queryset(self, request, queryset):
+        at_or_under = {"available_units__lte": F("low_stock_threshold")}
+        if self.value() == "yes":
+            return queryset.filter(**at_or_under)
+        if self.value() == "no":
+            return queryset.exclude(**at_or_under)
+        return queryset
+
+
+class StockAdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StockAdjustment
+    fields = ["created_at", "kind", "delta", "on_hand_after", "reason", "reference", "actor_id"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    extra = 0
+
+
+class AdjustStockForm(forms.Form):
+    delta = forms.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY,
+                               help_text="Units to add (positive) or remove (negative).")
+    reason = forms.CharField(max_length=255)
+
+    def clean_delta(self):
+        if self.cleaned_data["delta"] == 0:
+            raise forms.ValidationError("An adjustment must change stock: delta cannot be 0.")
+        return self.cleaned_data["delta"]
+
+
+class ThresholdForm(forms.Form):
+    low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+@admin.register(StockRecord)
+class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["product_id", "on_hand", "reserved", "available", "low_stock_threshold", "updated_at"]
+    list_filter = [LowStockFilter]
+    search_fields = ["product_id"]
+    inlines = [StockAdjustmentInline]
+    actions = ["adjust_stock", "set_low_stock_threshold"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(available_units=F("on_hand") - F("reserved"))
+
+    @admin.display(ordering="available_units")
+    def available(self, record):
+        return record.available_units
+
+    def has_adjust_permission(self, request):
+        """Changing stock needs the change permission, though no form edits a record directly."""
+        return request.user.has_perm("inventory.change_stockrecord")
+
+    @admin.action(description="Adjust stock of the selected products…", permissions=["adjust"])
+    def adjust_stock(self, request, queryset):
+        def apply(record, data):
+            services.adjust_stock(record.product_id, data["delta"], data["reason"], actor_id=request.user.pk)
+
+        return self._with_form(request, queryset, AdjustStockForm, apply, "Adjust stock")
+
+    @admin.action(description="Set the low-stock threshold of the selected products…", permissions=["adjust"])
+    def set_low_stock_threshold(self, request, queryset):
+        def apply(record, data):
+            services.set_low_stock_threshold(record.product_id, data["low_stock_threshold"])
+
+        return self._with_form(request, queryset, ThresholdForm, apply, "Set low-stock threshold")
+
+    def _with_form(self, request, queryset, form_class, apply, title):
+        """Show `form_class` for the selected records; once submitted, `apply` it to each."""
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(request, "admin/inventory/stock_action.html", {
+                **self.admin_site.each_context(request),
+                "title": title, "form": form, "records": queryset, "opts": self.model._meta,
+                "action": request.POST["action"], "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            })
+        refused = []
+        for record in queryset:
+            try:
+                apply(record, form.cleaned_data)
+            except DomainError as exc:
+                refused.append(f"{record.product_id}: {exc.detail}")
+        done = len(queryset) - len(refused)
+        self.message_user(request, f"{title}: {done} product(s) changed.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.ERROR)
+        return None
+
+
+class ReservationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ReservationLine
+    fields = ["product_id", "quantity"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["reference", "status", "expires_at", "created_at", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["reference"]
+    inlines = [ReservationLineInline]
+
+
+@admin.register(SaleShortfall)
+class SaleShortfallAdmin(admin.ModelAdmin):
+    """Sales stock could not cover (their reservation had lapsed): settle, then mark resolved."""
+
+    list_display = ["reference", "product_id", "quantity", "available", "created_at", "resolved"]
+    list_filter = ["resolved"]
+    search_fields = ["reference", "product_id"]
+    readonly_fields = ["reference", "product_id", "quantity", "available", "created_at"]
+    actions = ["mark_resolved"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark the selected shortfalls resolved", permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        self.message_user(request, f"{queryset.update(resolved=True)} shortfall(s) marked resolved.")
+
 
 admin.site.register(OutboxEvent, OutboxEventAdmin)

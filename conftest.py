@@ -22,9 +22,11 @@ def pytest_configure(config):
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """TEST_DB_SUFFIX lets several checkouts run the suite at once against one PostgreSQL."""
     suffix = os.environ.get("TEST_DB_SUFFIX")
-    if suffix:
-        for db in settings.DATABASES.values():
-            db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{suffix}"
+    for db in settings.DATABASES.values():
+        # No app database depends on `default`: a test may name only the ones it uses.
+        db.setdefault("TEST", {}).setdefault("DEPENDENCIES", [])
+        if suffix:
+            db["TEST"]["NAME"] = f"test_{db['NAME']}_{suffix}"
 
 
 @pytest.fixture(autouse=True)

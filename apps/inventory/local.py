@@ -1,0 +1,37 @@
+"""The in-process implementation of `apps.inventory.interface`."""
+
+from uuid import UUID
+
+from apps.inventory import selectors, services
+from apps.inventory.interface import Availability, Reservation, StockLine
+from apps.inventory.models import Reservation as ReservationRecord
+
+
+def reserve(reference: str, lines: list[StockLine], ttl_seconds: int | None = None) -> Reservation:
+    return _reservation(services.reserve(reference, lines, ttl_seconds))
+
+
+def release(reference: str) -> None:
+    services.release(reference)
+
+
+def receive_stock(reference: str, lines: list[StockLine], reason: str) -> None:
+    services.receive_stock(reference, lines, reason)
+
+
+def get_availability(product_ids: list[UUID]) -> dict[UUID, Availability]:
+    return {
+        product_id: Availability(product_id=product_id, on_hand=record.on_hand, reserved=record.reserved,
+                                 available=record.available)
+        for product_id, record in selectors.stock_records(product_ids).items()
+    }
+
+
+def _reservation(record: ReservationRecord) -> Reservation:
+    lines = record.lines.using(services.DB).order_by("id").values_list("product_id", "quantity")
+    return Reservation(
+        reference=record.reference,
+        status=record.status,
+        lines=tuple(StockLine(product_id=product_id, quantity=quantity) for product_id, quantity in lines),
+        expires_at=record.expires_at,
+    )

@@ -1,0 +1,41 @@
+from rest_framework import serializers
+
+from apps.inventory.models import StockAdjustment
+
+# Bounds of the database's integer columns, so no input can overflow them into a 500.
+MAX_QUANTITY = 2**31 - 1
+
+
+class PublicStockSerializer(serializers.Serializer):
+    product_id = serializers.UUIDField(read_only=True)
+    available = serializers.IntegerField(read_only=True)
+
+
+class StaffStockSerializer(PublicStockSerializer):
+    on_hand = serializers.IntegerField(read_only=True)
+    reserved = serializers.IntegerField(read_only=True)
+    low_stock_threshold = serializers.IntegerField(read_only=True)
+
+
+class ThresholdInputSerializer(serializers.Serializer):
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+
+
+class AdjustmentInputSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+    reason = serializers.CharField(max_length=255)
+
+    def validate_delta(self, value):
+        if value == 0:
+            raise serializers.ValidationError("An adjustment must change stock: delta cannot be 0.")
+        return value
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    product_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = StockAdjustment
+        fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "on_hand_after",
+                  "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,94 @@
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.common.permissions import IsStaff
+from apps.inventory import selectors, services
+from apps.inventory.rest.serializers import (
+    AdjustmentInputSerializer,
+    AdjustmentSerializer,
+    PublicStockSerializer,
+    StaffStockSerializer,
+    ThresholdInputSerializer,
+)
+
+PROBLEM = OpenApiResponse(description="Problem details (application/problem+json) with `code`.")
+
+
+def _is_staff(request) -> bool:
+    return IsStaff().has_permission(request, None)
+
+
+class StockView(APIView):
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsStaff()]
+
+    @extend_schema(
+        summary="Available units of a product",
+        description="Anyone gets `{product_id, available}`; staff also get `on_hand`, `reserved` and "
+                    "`low_stock_threshold`. A product inventory has never seen answers zeros.",
+        responses={200: StaffStockSerializer},
+    )
+    def get(self, request, product_id: UUID):
+        serializer = StaffStockSerializer if _is_staff(request) else PublicStockSerializer
+        return Response(serializer(selectors.stock_record(product_id)).data)
+
+    @extend_schema(
+        summary="Set a product's low-stock threshold (staff)",
+        request=ThresholdInputSerializer,
+        responses={200: StaffStockSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+    )
+    def patch(self, request, product_id: UUID):
+        data = _validated(ThresholdInputSerializer, request)
+        record = services.set_low_stock_threshold(product_id, data["low_stock_threshold"])
+        return Response(StaffStockSerializer(record).data)
+
+
+class AdjustmentsView(generics.ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = AdjustmentSerializer
+
+    def get_queryset(self):
+        return selectors.ledger(self.kwargs["product_id"])
+
+    @extend_schema(
+        summary="A product's stock ledger (staff)",
+        description="Every change of `on_hand`, newest first: staff adjustments, sales, refunds, receipts.",
+        responses={200: AdjustmentSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Adjust a product's units on hand (staff)",
+        description="409 `insufficient_stock` when `on_hand + delta` would fall below `reserved` or 0.",
+        request=AdjustmentInputSerializer,
+        responses={201: AdjustmentSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 409: PROBLEM},
+    )
+    def post(self, request, product_id: UUID):
+        data = _validated(AdjustmentInputSerializer, request)
+        entry = services.adjust_stock(product_id, data["delta"], data["reason"], actor_id=request.user.id)
+        return Response(AdjustmentSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Products at or under their low-stock threshold (staff)",
+    responses={200: StaffStockSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+)
+class LowStockView(generics.ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = StaffStockSerializer
+
+    def get_queryset(self):
+        return selectors.low_stock()
+
+
+def _validated(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+

@@ -1,0 +1,298 @@
+"""Writes to inventory's stock. Each function is one transaction on the inventory database.
+
+Stock rows are always locked in ascending product-id order, so two transactions that touch
+overlapping products wait for each other instead of deadlocking. Every change of `on_hand`
+writes a ledger row, and every change of `on_hand` or `reserved` emits
+`inventory.stock_changed` in the same transaction.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.common.errors import DomainError
+from apps.common.outbox import emit_many
+from apps.inventory.interface import InsufficientStock, StockLine
+from apps.inventory.models import (
+    Reservation,
+    ReservationLine,
+    SaleShortfall,
+    StockAdjustment,
+    StockRecord,
+)
+
+logger = logging.getLogger(__name__)
+
+DB = "inventory"
+STOCK_CHANGED = "inventory.stock_changed"
+# Rows per query in bulk operations (receiving stock for a whole catalogue).
+CHUNK_SIZE = 1000
+
+Kind = StockAdjustment.Kind
+Status = Reservation.Status
+
+
+class InvalidQuantity(DomainError):
+    code = "invalid_quantity"
+    default_detail = "Quantities must be whole numbers of at least 1."
+
+
+def reserve(reference: str, lines: Iterable[StockLine], ttl_seconds: int | None = None) -> Reservation:
+    """Reserve every line or none. A reference seen before answers its reservation unchanged."""
+    quantities = _quantities(lines)
+    if not quantities:
+        raise InvalidQuantity("A reservation needs at least one line.")
+    ttl = settings.RESERVATION_TTL_SECONDS if ttl_seconds is None else ttl_seconds
+    with transaction.atomic(using=DB):
+        try:
+            with transaction.atomic(using=DB):
+                reservation = Reservation.objects.using(DB).create(
+                    reference=reference, expires_at=timezone.now() + timedelta(seconds=ttl),
+                )
+        except IntegrityError:
+            # Seen before (a retry), or a concurrent call with it committed first.
+            return Reservation.objects.using(DB).get(reference=reference)
+        records = _locked_records(quantities, create_missing=False)
+        for product_id, quantity in quantities.items():
+            record = records.get(product_id)
+            available = record.available if record else 0
+            if available < quantity:
+                raise InsufficientStock(
+                    f"Only {available} unit(s) of product {product_id} available, {quantity} requested.",
+                    product_id=str(product_id), available=available,
+                )
+            record.reserved += quantity
+        _add_lines(reservation, quantities)
+        _save_and_announce(records.values())
+    return reservation
+
+
+def release(reference: str) -> None:
+    """Give an active reservation's units back; anything else is a no-op."""
+    with transaction.atomic(using=DB):
+        reservation = Reservation.objects.using(DB).select_for_update().filter(reference=reference).first()
+        if reservation is not None and reservation.status == Status.ACTIVE:
+            _give_back([reservation], Status.RELEASED)
+
+
+def release_expired_reservations(batch_size: int = 500) -> int:
+    """Expire every active reservation past its `expires_at`; return how many.
+
+    Reservations another transaction holds (being committed or released) are skipped: that
+    transaction decides their fate.
+    """
+    expired = 0
+    while True:
+        with transaction.atomic(using=DB):
+            batch = list(
+                Reservation.objects.using(DB).select_for_update(skip_locked=True)
+                .filter(status=Status.ACTIVE, expires_at__lte=timezone.now())
+                .order_by("expires_at")[:batch_size]
+            )
+            if not batch:
+                return expired
+            _give_back(batch, Status.EXPIRED)
+        expired += len(batch)
+
+
+def commit_sale(reference: str, lines: Iterable[StockLine]) -> None:
+    """Turn the reservation `reference` into a sale: `on_hand` and `reserved` drop, ledger `sale`.
+
+    When the reservation is no longer active (it expired or was released before the payment's
+    event arrived) the sold `lines` are taken from available stock where it suffices; a line it
+    cannot cover leaves stock untouched and is recorded as a `SaleShortfall` for an operator.
+    Committing twice changes stock once.
+    """
+    with transaction.atomic(using=DB):
+        reservation = Reservation.objects.using(DB).select_for_update().filter(reference=reference).first()
+        if reservation is not None and reservation.status == Status.COMMITTED:
+            return
+        if reservation is not None and reservation.status == Status.ACTIVE:
+            _sell_reserved(reservation)
+        else:
+            lapse = f"reservation {reservation.status}" if reservation else "no reservation"
+            quantities = _quantities(lines)
+            if reservation is None:
+                reservation = Reservation.objects.using(DB).create(
+                    reference=reference, status=Status.COMMITTED, expires_at=timezone.now(),
+                )
+                _add_lines(reservation, quantities)
+            _sell_unreserved(reference, quantities, lapse)
+        reservation.status = Status.COMMITTED
+        reservation.save(using=DB, update_fields=["status", "updated_at"])
+
+
+def restock_refund(reference: str, lines: Iterable[StockLine]) -> None:
+    """Put refunded units back on hand (ledger `refund`), once per reference."""
+    _add_on_hand(Kind.REFUND, reference, _quantities(lines), reason="Refund restock")
+
+
+def receive_stock(reference: str, lines: Iterable[StockLine], reason: str) -> None:
+    """Add received units on hand (ledger `receipt`), once per reference, in bulk."""
+    if not reference:
+        raise DomainError("A receipt needs a reference, so that repeating it changes stock once.")
+    _add_on_hand(Kind.RECEIPT, reference, _quantities(lines), reason=reason)
+
+
+def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None) -> StockAdjustment:
+    """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
+    if delta == 0:
+        raise DomainError("An adjustment must change stock: delta cannot be 0.")
+    with transaction.atomic(using=DB):
+        record = _locked_records([product_id], create_missing=True)[product_id]
+        if record.on_hand + delta < record.reserved:
+            raise InsufficientStock(
+                f"Cannot remove {-delta} unit(s): {record.on_hand} on hand, {record.reserved} reserved.",
+                product_id=str(product_id), available=record.available,
+            )
+        record.on_hand += delta
+        entry = StockAdjustment.objects.using(DB).create(
+            stock=record, kind=Kind.ADJUSTMENT, delta=delta, reason=reason, actor_id=actor_id,
+            on_hand_after=record.on_hand,
+        )
+        _save_and_announce([record])
+    return entry
+
+
+def set_low_stock_threshold(product_id: UUID, low_stock_threshold: int) -> StockRecord:
+    with transaction.atomic(using=DB):
+        record = _locked_records([product_id], create_missing=True)[product_id]
+        record.low_stock_threshold = low_stock_threshold
+        record.save(using=DB, update_fields=["low_stock_threshold", "updated_at"])
+    return record
+
+
+def _quantities(lines: Iterable[StockLine]) -> dict[UUID, int]:
+    """Quantity per product (repeated products summed), in the order the lines name them."""
+    quantities: dict[UUID, int] = {}
+    for line in lines:
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
+            raise InvalidQuantity(f"Invalid quantity {line.quantity!r} for product {line.product_id}.")
+        product_id = UUID(str(line.product_id))
+        quantities[product_id] = quantities.get(product_id, 0) + line.quantity
+    return quantities
+
+
+def _locked_records(product_ids: Iterable[UUID], *, create_missing: bool) -> dict[UUID, StockRecord]:
+    """Lock the stock rows of `product_ids` in ascending id order; missing ones are absent
+    from the answer unless `create_missing`."""
+    ids = sorted(set(product_ids))
+    records = StockRecord.objects.using(DB)
+    if create_missing:
+        records.bulk_create([StockRecord(product_id=product_id) for product_id in ids],
+                            ignore_conflicts=True, batch_size=CHUNK_SIZE)
+    locked: dict[UUID, StockRecord] = {}
+    for start in range(0, len(ids), CHUNK_SIZE):
+        chunk = records.select_for_update().filter(product_id__in=ids[start:start + CHUNK_SIZE])
+        locked.update((record.product_id, record) for record in chunk.order_by("product_id"))
+    return locked
+
+
+def _save_and_announce(records: Iterable[StockRecord]) -> None:
+    records = list(records)
+    now = timezone.now()
+    for record in records:
+        record.updated_at = now
+    StockRecord.objects.using(DB).bulk_update(
+        records, ["on_hand", "reserved", "updated_at"], batch_size=CHUNK_SIZE,
+    )
+    emit_many(DB, [
+        (STOCK_CHANGED, {"product_id": str(record.product_id), "on_hand": record.on_hand,
+                         "reserved": record.reserved, "available": record.available},
+         str(record.product_id))
+        for record in records
+    ])
+
+
+def _add_lines(reservation: Reservation, quantities: dict[UUID, int]) -> None:
+    ReservationLine.objects.using(DB).bulk_create(
+        ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+        for product_id, quantity in quantities.items()
+    )
+
+
+def _write_ledger(entries: list[StockAdjustment]) -> None:
+    StockAdjustment.objects.using(DB).bulk_create(entries, batch_size=CHUNK_SIZE)
+
+
+def _give_back(reservations: list[Reservation], status: str) -> None:
+    """Return locked active reservations' units to available stock and close them."""
+    quantities: dict[UUID, int] = {}
+    lines = ReservationLine.objects.using(DB).filter(reservation__in=reservations)
+    for product_id, quantity in lines.values_list("product_id", "quantity"):
+        quantities[product_id] = quantities.get(product_id, 0) + quantity
+    records = _locked_records(quantities, create_missing=False)
+    for product_id, quantity in quantities.items():
+        records[product_id].reserved -= quantity
+    _save_and_announce(records.values())
+    Reservation.objects.using(DB).filter(pk__in=[reservation.pk for reservation in reservations]).update(
+        status=status, updated_at=timezone.now(),
+    )
+
+
+def _sell_reserved(reservation: Reservation) -> None:
+    quantities = dict(reservation.lines.using(DB).values_list("product_id", "quantity"))
+    records = _locked_records(quantities, create_missing=False)
+    entries = []
+    for product_id, quantity in quantities.items():
+        record = records[product_id]
+        record.on_hand -= quantity
+        record.reserved -= quantity
+        entries.append(StockAdjustment(
+            stock=record, kind=Kind.SALE, delta=-quantity, reason="Sale", reference=reservation.reference,
+            on_hand_after=record.on_hand,
+        ))
+    _write_ledger(entries)
+    _save_and_announce(records.values())
+
+
+def _sell_unreserved(reference: str, quantities: dict[UUID, int], lapse: str) -> None:
+    records = _locked_records(quantities, create_missing=False)
+    entries, shortfalls = [], []
+    for product_id, quantity in quantities.items():
+        record = records.get(product_id)
+        available = record.available if record else 0
+        if available < quantity:
+            logger.warning(
+                "Sale %s (%s): %d unit(s) of product %s sold but only %d available; stock left "
+                "unchanged, shortfall recorded.", reference, lapse, quantity, product_id, available,
+            )
+            shortfalls.append(SaleShortfall(
+                reference=reference, product_id=product_id, quantity=quantity,
+                available=available,
+            ))
+            continue
+        record.on_hand -= quantity
+        entries.append(StockAdjustment(
+            stock=record, kind=Kind.SALE, delta=-quantity, reference=reference,
+            reason=f"Sale ({lapse})", on_hand_after=record.on_hand,
+        ))
+    SaleShortfall.objects.using(DB).bulk_create(shortfalls)
+    _write_ledger(entries)
+    _save_and_announce(records[entry.stock_id] for entry in entries)
+
+
+def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str) -> None:
+    applied = StockAdjustment.objects.using(DB).filter(kind=kind, reference=reference)
+    if applied.exists():
+        return
+    with transaction.atomic(using=DB):
+        records = _locked_records(quantities, create_missing=True)
+        # Asked again once the locks are held: a concurrent twin may have committed meanwhile.
+        if applied.exists():
+            return
+        entries = []
+        for product_id in sorted(quantities):
+            record = records[product_id]
+            record.on_hand += quantities[product_id]
+            entries.append(StockAdjustment(
+                stock=record, kind=kind, delta=quantities[product_id], reason=reason,
+                reference=reference, on_hand_after=record.on_hand,
+            ))
+        _write_ledger(entries)
+        _save_and_announce(records.values())

@@ -1,0 +1,120 @@
+import uuid
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from apps.inventory import interface, services
+from apps.inventory.interface import StockLine
+from apps.inventory.models import StockAdjustment
+from apps.inventory.tests.conftest import stock_of, stock_up
+
+pytestmark = pytest.mark.django_db(databases=["users", "inventory"])
+CHANGELIST = "/admin/inventory/stockrecord/"
+
+
+@pytest.fixture
+def admin_browser(django_user_model):
+    user = django_user_model.objects.db_manager("users").create_user(
+        email="boss@example.com", password="x", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(user)
+    browser.user = user
+    return browser
+
+
+def changelist_queries(browser, **params):
+    with CaptureQueriesContext(connections["inventory"]) as queries:
+        response = browser.get(CHANGELIST, params)
+    assert response.status_code == 200
+    return response, len(queries)
+
+
+def test_the_stock_list_shows_available_and_filters_low_stock(admin_browser):
+    low, plenty = stock_up([2, 40])
+    services.set_low_stock_threshold(low, 5)
+    interface.reserve("pay-1", [StockLine(plenty, 15)])
+
+    response, _ = changelist_queries(admin_browser)
+    rows = response.context["cl"].result_list
+    assert {(row.product_id, row.on_hand, row.reserved, row.available_units) for row in rows} == {
+        (low, 2, 0, 2), (plenty, 40, 15, 25)}
+
+    response, _ = changelist_queries(admin_browser, low_stock="yes")
+    assert [row.product_id for row in response.context["cl"].result_list] == [low]
+    response, _ = changelist_queries(admin_browser, low_stock="no")
+    assert [row.product_id for row in response.context["cl"].result_list] == [plenty]
+
+
+def test_the_stock_list_takes_the_same_queries_for_many_rows(admin_browser):
+    stock_up([1, 2])
+    _, few = changelist_queries(admin_browser)
+    stock_up(range(1, 40))
+    _, many = changelist_queries(admin_browser)
+    assert many == few
+
+
+def test_a_stock_page_shows_its_ledger_read_only(admin_browser):
+    [product_id] = stock_up(9)
+    services.adjust_stock(product_id, -1, "dropped it", actor_id=None)
+    response = admin_browser.get(f"{CHANGELIST}{product_id}/change/")
+    assert response.status_code == 200
+    assert b"dropped it" in response.content
+    assert b'name="adjustments-0-delta"' not in response.content  # shown, not editable
+    assert b'name="_save"' not in response.content
+
+
+def test_the_adjust_action_asks_for_delta_and_reason_then_writes_the_ledger(admin_browser):
+    first, second = stock_up([5, 1])
+    selected = {"action": "adjust_stock", "_selected_action": [str(first), str(second)]}
+
+    form_page = admin_browser.post(CHANGELIST, selected)
+    assert form_page.status_code == 200
+    assert b'name="delta"' in form_page.content and b'name="reason"' in form_page.content
+
+    done = admin_browser.post(CHANGELIST, {**selected, "apply": "1", "delta": "-2", "reason": "stocktake"},
+                              follow=True)
+    assert done.status_code == 200
+    messages = [str(message) for message in done.context["messages"]]
+    assert "Adjust stock: 1 product(s) changed." in messages
+    assert any(str(second) in message and "Cannot remove" in message for message in messages)
+    assert (stock_of(first).on_hand, stock_of(second).on_hand) == (3, 1)
+    entry = StockAdjustment.objects.using("inventory").get(stock_id=first, kind="adjustment")
+    assert (entry.delta, entry.reason, entry.actor_id) == (-2, "stocktake", admin_browser.user.pk)
+
+
+def test_the_adjust_action_refuses_a_zero_delta(admin_browser):
+    [product_id] = stock_up(5)
+    response = admin_browser.post(CHANGELIST, {
+        "action": "adjust_stock", "_selected_action": [str(product_id)], "apply": "1", "delta": "0",
+        "reason": "nothing"})
+    assert response.status_code == 200
+    assert b"delta cannot be 0" in response.content
+    assert stock_of(product_id).on_hand == 5
+
+
+def test_the_threshold_action_sets_thresholds(admin_browser):
+    [product_id] = stock_up(5)
+    admin_browser.post(CHANGELIST, {
+        "action": "set_low_stock_threshold", "_selected_action": [str(product_id)], "apply": "1",
+        "low_stock_threshold": "7"})
+    assert stock_of(product_id).low_stock_threshold == 7
+
+
+def test_reservations_are_listed_read_only_by_status(admin_browser):
+    [product_id] = stock_up(5)
+    interface.reserve("pay-active", [StockLine(product_id, 1)])
+    interface.reserve("pay-released", [StockLine(product_id, 1)])
+    interface.release("pay-released")
+    response = admin_browser.get("/admin/inventory/reservation/", {"status__exact": "released"})
+    assert [row.reference for row in response.context["cl"].result_list] == ["pay-released"]
+    assert admin_browser.get("/admin/inventory/reservation/add/").status_code == 403
+
+
+def test_non_staff_cannot_open_the_inventory_admin(django_user_model):
+    shopper = django_user_model.objects.db_manager("users").create_user(email=f"{uuid.uuid4()}@x.io",
+                                                                        password="x")
+    browser = Client()
+    browser.force_login(shopper)
+    assert browser.get(CHANGELIST).status_code == 302  # to the admin login
