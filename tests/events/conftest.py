@@ -4,7 +4,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from apps.common import kafka
 from apps.common.consumers import EventConsumer
@@ -89,3 +89,16 @@ def running_consumer(app: str = "inventory"):
         thread.join(30)
     assert not thread.is_alive(), "consumer did not stop"
     assert not failure, failure
+
+
+def caught_up(bootstrap: str, group: str, topic: str) -> bool:
+    """Whether `group` has committed offsets up to the end of every partition of `topic`."""
+    client = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        partitions = client.list_topics(topic, timeout=5).topics[topic].partitions
+        committed = client.committed([TopicPartition(topic, p) for p in partitions], timeout=5)
+        ends = [client.get_watermark_offsets(position, timeout=5)[1] for position in committed]
+        # An empty partition has nothing to commit (its committed offset stays unset, negative).
+        return all(end == 0 or position.offset >= end for position, end in zip(committed, ends, strict=True))
+    finally:
+        client.close()
