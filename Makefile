@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Deployment checks (Helm engine, schemas, checkov, ansible-lint, hadolint) in their own venv.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
 PG_HOST := 127.0.0.1
 PG_URL := postgres://postgres@$(PG_HOST):5432
@@ -16,16 +19,28 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
-.PHONY: run test install services lint bench clean
+.PHONY: run test install tools manifests services lint bench clean
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(TOOLS_STAMP): requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet -r requirements/tools.txt
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+## Regenerate the chart's route table and deploy/<mode>.yaml after changing config/routes.py or charts/.
+manifests: tools
+	$(TOOLS_VENV)/bin/python deploy/render.py
 
 ## Start PostgreSQL and Redis when they are down (the machine has both installed).
 services:
@@ -38,13 +53,13 @@ services:
 run: install
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/gunicorn config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
 
 lint: install
 	$(VENV)/bin/ruff check .
 
 ## The whole suite against PostgreSQL, Redis and a throw-away Kafka broker.
-test: install services lint
+test: install tools services lint
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 clean:

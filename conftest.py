@@ -11,8 +11,8 @@ db_guard.install()
 
 
 def pytest_configure(config):
-    engines = {db["ENGINE"] for db in settings.DATABASES.values()}
-    if engines != {"django.db.backends.postgresql"} and not os.environ.get("ALLOW_SQLITE_TESTS"):
+    engines = {db["ENGINE"].rsplit(".", 1)[-1] for db in settings.DATABASES.values()}
+    if engines != {"postgresql"} and not os.environ.get("ALLOW_SQLITE_TESTS"):
         raise pytest.UsageError(
             "The suite runs against PostgreSQL: run it with `make test` (it sets DATABASE_URL_*)."
         )

@@ -49,6 +49,8 @@ def env_database(name: str, sqlite_path) -> dict:
             config = dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}") from None
+    # django-prometheus' subclasses of the same backends count queries, errors and connections.
+    config["ENGINE"] = config["ENGINE"].replace("django.db.backends.", "django_prometheus.db.backends.")
     if config["ENGINE"].endswith("postgresql"):
         # Short connect timeout so /readyz and a dead database answer fast instead of hanging.
         config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)

@@ -19,3 +19,15 @@ def app_for_path(path: str) -> str | None:
         if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
             return app
     return None
+
+
+# Who calls whose gRPC service in split mode: app -> the apps that call it. The Istio
+# AuthorizationPolicies and NetworkPolicies of the Helm chart are generated from it, so a caller
+# missing here is refused by the mesh. Staff signing in to the admin of a split process go
+# through the users interface, hence every other app calls users.
+GRPC_CALLERS: dict[str, tuple[str, ...]] = {
+    "users": ("products", "inventory", "payments"),
+    "products": ("payments",),
+    "inventory": ("payments",),
+    "payments": (),
+}

@@ -4,7 +4,11 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.common.logging import logging_config
 from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -42,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.common.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The one image serves the admin's static files itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,6 +86,8 @@ DATABASE_ROUTERS = ["config.routers.AppDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
+# Email login; where users is served elsewhere it asks the users interface (see the module).
+AUTHENTICATION_BACKENDS = ["apps.users.backends.EmailBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -108,14 +115,14 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "django_prometheus.cache.backends.redis.RedisCache",  # django-redis, counted
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "shop"),
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django_prometheus.cache.backends.locmem.LocMemCache"}}
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -144,10 +151,15 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- JWT (issued by users, verified statelessly everywhere) ------------------------------------
-JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY") or secrets.token_urlsafe(50)
+# RS256 with a key ring (config/jwt_keys.py): the users app signs with the first private key;
+# every process verifies with the public keys, chosen by the token's `kid` header.
+JWT_KEYS = load_jwt_keys(env_str("JWT_SIGNING_KEY"), env_str("JWT_VERIFYING_KEY"))
+if "users" in SERVICE_APPS and JWT_KEYS.signing_pem is None:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must be set where users is served (it issues tokens).")
 SIMPLE_JWT = {
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "ALGORITHM": "RS256",
+    "SIGNING_KEY": JWT_KEYS.signing_pem,
+    "VERIFYING_KEY": JWT_KEYS.first_verifying_pem,
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "ROTATE_REFRESH_TOKENS": True,
@@ -156,7 +168,12 @@ SIMPLE_JWT = {
     "AUDIENCE": "shop",
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("apps.common.tokens.AccessToken",),
 }
+# Login throttling (the contract's numbers): failed logins per email, counted in the cache, which
+# is Redis where REDIS_URL is set, so the count holds across processes.
+LOGIN_MAX_FAILURES = 5
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 SERVICE_AUTH_SECRET = env_str("SERVICE_AUTH_SECRET") or secrets.token_urlsafe(50)
 
 # --- Events: outbox, Kafka, Celery ----------------------------------------------------------
@@ -198,16 +215,10 @@ GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APP
 # --- Observability -----------------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, got {LOG_FORMAT!r}.")
+LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -5,3 +5,8 @@ class CommonConfig(AppConfig):
     name = "apps.common"
     label = "common"
     verbose_name = "Shared kernel"
+
+    def ready(self):
+        from apps.common.telemetry import configure_tracing
+
+        configure_tracing()  # every process, before WSGI builds its middleware; no-op when off

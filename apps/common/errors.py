@@ -12,6 +12,10 @@ class DomainError(Exception):
         self.extra = extra
         super().__init__(self.detail)
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the REST answer carries (e.g. Retry-After)."""
+        return {}
+
 
 class NotFound(DomainError):
     status = 404

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from apps.common.events import CloudEvent, handlers_for, subscribers, topic_for
+from apps.common.telemetry import event_span, inject_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,9 @@ def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
     """
     if not connections[app].in_atomic_block:
         raise RuntimeError(f"emit() must run inside transaction.atomic(using={app!r})")
-    event = CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key)
+    event = CloudEvent(
+        type=event_type, source=f"/{app}", data=data, subject=key, traceparent=inject_traceparent(),
+    )
     outbox_model(app).objects.using(app).create(
         id=event.id, topic=topic_for(event_type), key=key, type=event_type, payload=event.to_dict(),
     )
@@ -82,8 +85,9 @@ def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]
     """`emit` for a batch of `(type, data, key)`: one bulk insert instead of one per event."""
     if not connections[app].in_atomic_block:
         raise RuntimeError(f"emit_many() must run inside transaction.atomic(using={app!r})")
+    traceparent = inject_traceparent()
     cloud_events = [
-        CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key)
+        CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key, traceparent=traceparent)
         for event_type, data, key in events
     ]
     model = outbox_model(app)
@@ -113,7 +117,7 @@ def apply_event(app: str, event: CloudEvent) -> bool:
     if handler is None:
         return False
     processed_model = django_apps.get_model(app, "ProcessedEvent")
-    with transaction.atomic(using=app):
+    with event_span(event, "process"), transaction.atomic(using=app):
         try:
             # The primary key makes a concurrent duplicate wait here, then fail: applied once.
             with transaction.atomic(using=app):

@@ -5,6 +5,7 @@ from http import HTTPStatus
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import AuthenticationFailed as TokenAuthenticationFailed
 
 from apps.common.errors import DomainError
 
@@ -12,6 +13,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 # DRF's own exception codes renamed to the contract's where they differ.
 _DRF_CODES = {
+    # A bad, expired or forged access token, or a malformed Authorization header.
+    TokenAuthenticationFailed: "token_invalid",
     exceptions.ValidationError: "validation_error",
     exceptions.ParseError: "malformed_request",
     exceptions.NotAuthenticated: "not_authenticated",
@@ -38,7 +41,7 @@ def problem_response(status_code: int, code: str, detail: str, headers=None, **e
 
 def problem_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        return problem_response(exc.status, exc.code, exc.detail, **exc.extra)
+        return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

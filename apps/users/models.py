@@ -4,6 +4,14 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
+# The users database, where users is served (elsewhere `default` holds only admin staff rows).
+USERS_DB = "users"
+
+
+def normalize_email(email: str) -> str:
+    """Emails are case-insensitive here: stored, looked up and throttled in lower case."""
+    return email.strip().lower()
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -11,7 +19,7 @@ class UserManager(BaseUserManager):
     def create_user(self, email, password=None, **fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -49,6 +57,10 @@ class User(AbstractBaseUser):
 
     def __str__(self):
         return self.email
+
+    def clean(self):
+        super().clean()
+        self.email = normalize_email(self.email)
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

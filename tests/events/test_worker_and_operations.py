@@ -12,7 +12,7 @@ from apps.common.outbox import emit
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import wait_until
 from tests.support.probe import PROBE_TYPE, effects
-from tests.support.processes import database_env, start_process
+from tests.support.processes import database_env, free_port, start_process
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -22,7 +22,7 @@ def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafk
 
     queue = f"events-test-{uuid.uuid4().hex[:8]}"  # this run's own queue on the shared Redis
     env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
-           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings"}
+           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port())}
     worker = start_process(
         "celery-worker",
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",

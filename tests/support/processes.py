@@ -78,7 +78,7 @@ def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) 
     """Serve the Django app with the production WSGI server and wait until /healthz answers."""
     port = free_port()
     args = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",
         "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
     ]

@@ -1,0 +1,204 @@
+"""Prometheus metrics of this system beyond django-prometheus' HTTP, database and cache ones.
+
+Counters and histograms below are updated where things happen (the hooks are listed in README,
+"Observability"). Gauges that describe stored state (outbox backlog, active reservations) are
+read from the databases when Prometheus scrapes, by `DatabaseGauges`, only for the apps this
+process serves.
+
+Under a pre-forking server every worker writes its samples to files in
+`PROMETHEUS_MULTIPROC_DIR` and a scrape adds them up (`config/gunicorn.py` sets that up for
+gunicorn; set the variable for Celery's prefork pool). HTTP processes answer `/metrics`;
+`grpcserve` and Celery workers call `start_exporter()` to serve the same on `METRICS_PORT`.
+"""
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import prometheus_client
+from django.db import DatabaseError, connections
+from django.db.models import Count, Min
+from django.http import HttpResponse
+from django.utils import timezone
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from apps.common.outbox import outbox_model
+from config.service_apps import served_apps
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXPORTER_PORT = 9100
+# Apps that publish events through an outbox table (`apps.<app>.models.OutboxEvent`).
+PUBLISHING_APPS = ("inventory", "payments")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+# --- Business ----------------------------------------------------------------------------------
+PURCHASES = Counter(
+    "shop_purchases_total", "Purchases by outcome (completed, declined, insufficient_stock, ...).",
+    ["outcome"],
+)
+REFUNDS = Counter("shop_refunds_total", "Refunds issued.")
+RESERVATIONS_EXPIRED = Counter("shop_reservations_expired_total", "Stock reservations released on expiry.")
+AMOUNT_SOLD = Counter("shop_amount_sold_total", "Money taken by completed purchases.", ["currency"])
+
+# --- Events: Kafka consumers --------------------------------------------------------------------
+EVENTS_CONSUMED = Counter(
+    "shop_events_consumed_total",
+    "Events a consumer finished with, by outcome: processed, retried or dead_lettered.",
+    ["topic", "app", "outcome"],
+)
+CONSUMER_LAG = Gauge(
+    "shop_consumer_lag", "Messages between a consumer group's committed offset and the partition's end.",
+    ["topic", "partition", "app"],
+    multiprocess_mode="livemostrecent",  # one live consumer owns a partition at a time
+)
+
+# --- gRPC ----------------------------------------------------------------------------------------
+GRPC_SERVER_REQUESTS = Counter(
+    "shop_grpc_server_requests_total", "RPCs served, by status code.", ["service", "method", "code"],
+)
+GRPC_SERVER_LATENCY = Histogram(
+    "shop_grpc_server_latency_seconds", "Time to serve an RPC.", ["service", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+GRPC_CLIENT_REQUESTS = Counter(
+    "shop_grpc_client_requests_total", "RPCs made to other services, by status code.",
+    ["service", "method", "code"],
+)
+GRPC_CLIENT_LATENCY = Histogram(
+    "shop_grpc_client_latency_seconds", "Time until another service answered an RPC.",
+    ["service", "method"], buckets=LATENCY_BUCKETS,
+)
+
+
+# --- Gauges read at scrape time --------------------------------------------------------------------
+@dataclass
+class AppGauge:
+    """A number an app computes from its own database when Prometheus scrapes.
+
+    The app sets `measure` (a cheap query) at start-up, in its AppConfig.ready(); the gauge is
+    exported only by processes that serve the app, and only once `measure` is set.
+    """
+
+    name: str
+    documentation: str
+    app: str
+    measure: Callable[[], float] | None = None
+
+
+ACTIVE_RESERVATIONS = AppGauge("shop_active_reservations", "Stock reservations now active.", "inventory")
+LOW_STOCK_PRODUCTS = AppGauge(
+    "shop_low_stock_products", "Products whose available stock is at or below the low-stock level.",
+    "inventory",
+)
+APP_GAUGES = (ACTIVE_RESERVATIONS, LOW_STOCK_PRODUCTS)
+
+
+class DatabaseGauges(Collector):
+    """The outbox backlog and age, and every measured AppGauge, for the apps served here.
+
+    `close_connections` for scrapes served outside Django's request cycle (the exporter runs
+    each scrape in a new thread, whose connections nothing else would close).
+    """
+
+    def __init__(self, close_connections: bool = False):
+        self.close_connections = close_connections
+
+    def collect(self):
+        served = served_apps()
+        backlog = GaugeMetricFamily(
+            "shop_outbox_backlog", "Outbox events committed but not yet relayed.", labels=["app"],
+        )
+        oldest = GaugeMetricFamily(
+            "shop_outbox_oldest_unsent_age_seconds",
+            "Age of the oldest outbox event not yet relayed (0 when none).", labels=["app"],
+        )
+        families = [backlog, oldest]
+        try:
+            for app in PUBLISHING_APPS:
+                if app in served and (state := _read(app, outbox_state, app)) is not None:
+                    backlog.add_metric([app], state[0])
+                    oldest.add_metric([app], state[1])
+            for gauge in APP_GAUGES:
+                if gauge.app in served and gauge.measure is not None:
+                    value = _read(gauge.app, gauge.measure)
+                    if value is not None:
+                        families.append(GaugeMetricFamily(gauge.name, gauge.documentation, value=value))
+        finally:
+            if self.close_connections:
+                for app in served:
+                    connections[app].close()
+        return families
+
+
+def _read(app: str, query, *args):
+    """A database that does not answer leaves its gauges out; the rest of the scrape goes on."""
+    try:
+        return query(*args)
+    except DatabaseError as exc:
+        logger.warning("metrics: %s's database did not answer: %s", app, exc)
+        return None
+
+
+def outbox_state(app: str) -> tuple[int, float]:
+    """(unsent events, seconds since the oldest of them was committed) of `app`'s outbox."""
+    unsent = outbox_model(app).objects.using(app).filter(sent_at__isnull=True)
+    # One indexed scan: the partial index on created_at covers exactly the unsent rows.
+    state = unsent.aggregate(count=Count("pk"), oldest=Min("created_at"))
+    age = (timezone.now() - state["oldest"]).total_seconds() if state["oldest"] else 0.0
+    return state["count"], max(age, 0.0)
+
+
+class _ProcessRegistry(Collector):
+    """This process's own metrics (the default registry), when no multiprocess dir is in use."""
+
+    def collect(self):
+        return prometheus_client.REGISTRY.collect()
+
+
+def scrape_registry(close_connections: bool = False) -> CollectorRegistry:
+    """What a scrape of this process exports: its (or all its workers') metrics plus the
+    database gauges."""
+    registry = CollectorRegistry()
+    if multiprocess_dir():
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(_ProcessRegistry())
+    registry.register(DatabaseGauges(close_connections))
+    return registry
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def metrics_view(request):
+    """`/metrics` of HTTP processes."""
+    body = prometheus_client.generate_latest(scrape_registry())
+    return HttpResponse(body, content_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+def start_exporter(port: int | None = None) -> int | None:
+    """Serve this process's metrics on `port` (default `METRICS_PORT`, else 9100) from a thread.
+
+    For processes without HTTP (`grpcserve`, the Celery worker). A port already taken is
+    logged, not fatal: metrics must never stop the work. Returns the port served, or None.
+    """
+    if port is None:
+        port = int(os.environ.get("METRICS_PORT") or DEFAULT_EXPORTER_PORT)
+    try:
+        prometheus_client.start_http_server(port, registry=scrape_registry(close_connections=True))
+    except OSError as exc:
+        logger.warning("metrics exporter not started on port %s: %s", port, exc)
+        return None
+    logger.info("metrics exporter serving on port %s", port)
+    return port
+
+
+def mark_process_dead(pid: int) -> None:
+    """A worker of a pre-forking server exited: drop its live gauges from the shared files."""
+    if multiprocess_dir():
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,130 @@
+"""OpenTelemetry tracing: off unless the standard `OTEL_*` variables ask for it.
+
+`configure_tracing()` runs once per process at start-up (apps.common's AppConfig.ready, so the
+WSGI server, Celery workers and every manage.py command, `grpcserve` included). When tracing is
+off it returns at once and nothing is instrumented: no cost. When on, it installs a tracer
+provider named after `SERVICE_NAME` that batches spans to the OTLP exporter (endpoint, headers,
+timeouts from `OTEL_EXPORTER_OTLP_*`) and instruments Django, psycopg, Redis, Celery, gRPC
+(server and client) and requests.
+
+A trace crosses Kafka in the CloudEvent's `traceparent` attribute: `emit()` fills it with
+`inject_traceparent()`, and `event_span()` continues that trace around the relay's publish and
+the consumer's handler.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+
+TRACEPARENT = "traceparent"
+UNTRACED_URLS = "healthz,readyz,metrics"
+
+_configured = False
+
+
+def tracing_requested() -> bool:
+    """What the standard variables say: an exporter named (not "none"), or an OTLP endpoint."""
+    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return False
+    exporter = os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter:
+        return exporter != "none"
+    endpoints = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    return any(os.environ.get(name) for name in endpoints)
+
+
+def configure_tracing(span_processor=None) -> bool:
+    """Install tracing once; True when it is on. `span_processor` overrides the environment
+    (tests pass one around an in-memory exporter)."""
+    global _configured
+    if _configured:
+        return True
+    if span_processor is None:
+        if not tracing_requested():
+            return False
+        span_processor = _span_processor_from_environment()
+
+    from django.conf import settings
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, when set, win over SERVICE_NAME.
+    attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {SERVICE_NAME: settings.SERVICE_NAME}
+    provider = TracerProvider(resource=Resource.create(attributes))
+    provider.add_span_processor(span_processor)
+    trace.set_tracer_provider(provider)
+    for instrumentor, options in instrumentors():
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(**options)
+    _configured = True
+    return True
+
+
+def _span_processor_from_environment():
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    if os.environ.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower() == "console":
+        return BatchSpanProcessor(ConsoleSpanExporter())
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return BatchSpanProcessor(OTLPSpanExporter())
+
+
+def instrumentors() -> list[tuple[object, dict]]:
+    """Each library instrumentation with its options."""
+    from opentelemetry.instrumentation.celery import CeleryInstrumentor
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient, GrpcInstrumentorServer
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+    return [
+        # Probes and scrapes would drown the traces that matter.
+        (DjangoInstrumentor(), {"excluded_urls": os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS",
+                                                                UNTRACED_URLS)}),
+        (PsycopgInstrumentor(), {}),
+        (RedisInstrumentor(), {}),
+        (CeleryInstrumentor(), {}),
+        (GrpcInstrumentorServer(), {}),
+        (GrpcInstrumentorClient(), {}),
+        (RequestsInstrumentor(), {}),
+    ]
+
+
+def inject_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span, or None when no trace is being recorded."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get(TRACEPARENT)
+
+
+def extract_context(traceparent: str | None) -> otel_context.Context | None:
+    """The context a `traceparent` names, to start spans in its trace; None when there is none."""
+    if not traceparent:
+        return None
+    return propagate.extract({TRACEPARENT: traceparent})
+
+
+@contextmanager
+def event_span(event, operation: str, kind: SpanKind = SpanKind.CONSUMER) -> Iterator[None]:
+    """A span around publishing (`kind=PRODUCER`) or processing an event, in the trace of the
+    change that emitted it. Does nothing when tracing is off."""
+    if not _configured:
+        yield
+        return
+    tracer = trace.get_tracer(__name__)
+    attributes = {
+        "messaging.operation.name": operation,
+        "messaging.message.id": event.id,
+        "cloudevents.event_type": event.type,
+        "cloudevents.event_source": event.source,
+    }
+    parent = extract_context(event.traceparent)
+    with tracer.start_as_current_span(f"{operation} {event.type}", context=parent, kind=kind,
+                                      attributes=attributes):
+        yield

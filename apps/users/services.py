@@ -1,0 +1,129 @@
+"""Writes of the users app: registration, login, token rotation and revocation, profile changes.
+
+Every write is one transaction on the users database.
+"""
+
+from uuid import UUID
+
+from django.contrib.auth.hashers import make_password
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+from apps.common.errors import Conflict, DomainError
+from apps.users import login_throttle, selectors
+from apps.users.interface import InvalidCredentials
+from apps.users.models import USERS_DB, User, normalize_email
+from apps.users.tokens import RefreshToken
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_detail = "An account with this email already exists."
+
+
+class TokenInvalid(DomainError):
+    status = 401
+    code = "token_invalid"
+    default_detail = "The token is invalid, expired or revoked."
+
+
+def register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """The unique email column decides races: of parallel registrations one wins, the rest 409."""
+    try:
+        with transaction.atomic(using=USERS_DB):
+            return User.objects.db_manager(USERS_DB).create_user(
+                email, password, first_name=first_name, last_name=last_name)
+    except IntegrityError:
+        raise EmailTaken() from None
+
+
+def check_credentials(email: str, password: str) -> User:
+    """The user whose email and password these are, if active. Unknown email, wrong password and
+    inactive account give the same error after the same (Argon2) work, so neither the answer nor
+    its timing tells which accounts exist. Throttled per email (see login_throttle)."""
+    email = normalize_email(email)
+    login_throttle.reserve_attempt(email)
+    try:
+        user = User.objects.using(USERS_DB).filter(email=email).first()
+        if user is None:
+            make_password(password)  # the hashing work a real check would have done
+            valid = False
+        else:
+            valid = user.check_password(password) and user.is_active
+    except BaseException:
+        login_throttle.release_attempt(email)  # not a failed guess: the check did not finish
+        raise
+    if not valid:
+        raise InvalidCredentials()
+    login_throttle.release_attempt(email)
+    return user
+
+
+def log_in(email: str, password: str) -> dict[str, str]:
+    user = check_credentials(email, password)
+    User.objects.using(USERS_DB).filter(pk=user.pk).update(last_login=timezone.now())
+    return _token_pair(RefreshToken.for_user(user))
+
+
+def rotate_refresh_token(raw_refresh: str) -> dict[str, str]:
+    """A new token pair for a valid refresh token, which is revoked. The claims are read afresh
+    from the user row, so a demoted or deactivated user's refresh stops giving old rights."""
+    with transaction.atomic(using=USERS_DB):
+        refresh = _revoke(raw_refresh)
+        user = User.objects.using(USERS_DB).filter(
+            pk=refresh.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+        if user is None:
+            raise TokenInvalid()
+        return _token_pair(RefreshToken.for_user(user))
+
+
+def log_out(raw_refresh: str, user_id) -> None:
+    """Revoke the caller's own refresh token."""
+    with transaction.atomic(using=USERS_DB):
+        refresh = _revoke(raw_refresh)
+        if refresh.get(api_settings.USER_ID_CLAIM) != str(user_id):
+            raise TokenInvalid()
+
+
+def update_user(user_id: UUID, **fields) -> User:
+    with transaction.atomic(using=USERS_DB):
+        user = selectors.get_user(user_id)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        user.save(using=USERS_DB, update_fields=list(fields))  # only these columns are written
+        return user
+
+
+def deactivate_user(user_id: UUID) -> None:
+    """The user can no longer log in or refresh; access tokens already issued expire within
+    ACCESS_TOKEN_LIFETIME (they are verified without calling users)."""
+    update_user(user_id, is_active=False)
+
+
+def deactivate_users(user_ids) -> int:
+    """Deactivate several users at once (the admin's action); returns how many were active."""
+    with transaction.atomic(using=USERS_DB):
+        return User.objects.using(USERS_DB).filter(pk__in=user_ids, is_active=True).update(is_active=False)
+
+
+def _revoke(raw_refresh: str) -> RefreshToken:
+    """Validate a refresh token and blacklist it, inside the caller's transaction. The row lock
+    makes two concurrent uses of one token serialize, so only the first succeeds."""
+    try:
+        refresh = RefreshToken(raw_refresh)
+    except TokenError:
+        raise TokenInvalid() from None
+    # order_by("pk"): the model's default ordering joins the user table, which FOR UPDATE refuses.
+    outstanding = (OutstandingToken.objects.using(USERS_DB).select_for_update()
+                   .filter(jti=refresh[api_settings.JTI_CLAIM]).order_by("pk").first())
+    if outstanding is None or BlacklistedToken.objects.using(USERS_DB).filter(token=outstanding).exists():
+        raise TokenInvalid()
+    BlacklistedToken.objects.using(USERS_DB).create(token=outstanding)
+    return refresh
+
+
+def _token_pair(refresh: RefreshToken) -> dict[str, str]:
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}

@@ -1,0 +1,25 @@
+"""Refresh tokens: issued and rotated only by users, revocable through simplejwt's blacklist."""
+
+from rest_framework_simplejwt import tokens
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from apps.common.tokens import AccessToken, KeyRingMixin
+
+
+class RefreshToken(KeyRingMixin, tokens.RefreshToken):
+    access_token_class = AccessToken
+
+    @classmethod
+    def for_user(cls, user) -> "RefreshToken":
+        """A new refresh token (and, through `.access_token`, its access token) with the claims
+        other services authorize on, recorded as outstanding so it can be revoked."""
+        token = cls()
+        token[api_settings.USER_ID_CLAIM] = str(user.pk)
+        token["is_staff"] = user.is_staff
+        OutstandingToken.objects.create(
+            user=user, jti=token[api_settings.JTI_CLAIM], token=str(token),
+            created_at=token.current_time, expires_at=datetime_from_epoch(token["exp"]),
+        )
+        return token

@@ -1,0 +1,129 @@
+{{/* The route table generated from config/routes.py by deploy/render.py. */}}
+{{- define "shop.routes" -}}
+{{- .Files.Get "routes.yaml" | fromYaml | toYaml -}}
+{{- end -}}
+
+{{/* Components this release runs: [{name, apps}], one per app in split mode. */}}
+{{- define "shop.components" -}}
+{{- $routes := include "shop.routes" . | fromYaml -}}
+{{- if eq .Values.mode "split" -}}
+{{- range $routes.apps }}
+- name: {{ .name }}
+  apps: [{{ .name }}]
+  prefixes: {{ .prefixes | toJson }}
+  grpcCallers: {{ .grpcCallers | toJson }}
+{{- end }}
+{{- else if eq .Values.mode "monolith" -}}
+- name: monolith
+  apps: [{{ range $i, $app := $routes.apps }}{{ if $i }}, {{ end }}{{ $app.name }}{{ end }}]
+  prefixes: ["/"]
+  grpcCallers: []
+{{- else -}}
+{{- fail "mode must be monolith or split" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "shop.fullname" -}}
+{{- printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "shop.host" -}}
+{{- printf "%s-%s.%s.svc.cluster.local" .root.Release.Name .name .root.Release.Namespace -}}
+{{- end -}}
+
+{{- define "shop.principal" -}}
+{{- printf "cluster.local/ns/%s/sa/%s-%s" .root.Release.Namespace .root.Release.Name .name -}}
+{{- end -}}
+
+{{/* Labels; call with (dict "root" $ "name" <component> "role" <web|worker|beat|migrate>). */}}
+{{- define "shop.selectorLabels" -}}
+app.kubernetes.io/name: shop
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .role }}
+shop/service: {{ .name }}
+{{- end -}}
+
+{{- define "shop.labels" -}}
+{{ include "shop.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+app: {{ include "shop.fullname" . }}
+version: {{ .root.Values.image.tag | quote }}
+{{- end -}}
+
+{{/* A component's settings for one role: the defaults merged with overrides.<component>.<role>. */}}
+{{- define "shop.settings" -}}
+{{- $defaults := index .root.Values .role -}}
+{{- $override := dig .name .role (dict) .root.Values.overrides -}}
+{{- mergeOverwrite (deepCopy $defaults) $override | toYaml -}}
+{{- end -}}
+
+{{- define "shop.image" -}}
+image: {{ printf "%s:%s" .Values.image.repository .Values.image.tag | quote }}
+imagePullPolicy: {{ .Values.image.pullPolicy }}
+{{- end -}}
+
+{{/* Environment of every process of one component; call with (dict "root" $ "component" $c). */}}
+{{- define "shop.env" -}}
+{{- $root := .root -}}
+{{- $component := .component -}}
+{{- $routes := include "shop.routes" $root | fromYaml -}}
+env:
+  - name: SERVICE_APPS
+    value: {{ join "," $component.apps | quote }}
+  - name: SERVICE_NAME
+    value: {{ $component.name | quote }}
+  - name: DJANGO_DEBUG
+    value: "false"
+  - name: DJANGO_ALLOWED_HOSTS
+    value: {{ concat $root.Values.hosts (list "localhost" "127.0.0.1" (include "shop.fullname" (dict "root" $root "name" $component.name)) (include "shop.host" (dict "root" $root "name" $component.name))) | join "," | quote }}
+  - name: CACHE_KEY_PREFIX
+    value: {{ $component.name | quote }}
+  - name: VAR_DIR
+    value: /tmp/shop
+  - name: OTEL_SERVICE_NAME
+    value: {{ include "shop.fullname" (dict "root" $root "name" $component.name) | quote }}
+  {{- range $routes.apps }}
+  {{- if not (has .name $component.apps) }}
+  - name: {{ printf "%s_GRPC_TARGET" (upper .name) }}
+    value: {{ printf "%s:%d" (include "shop.host" (dict "root" $root "name" .name)) (int $root.Values.ports.grpc) | quote }}
+  {{- end }}
+  {{- end }}
+  {{- with $root.Values.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+envFrom:
+  - secretRef:
+      name: {{ $root.Values.existingSecrets.shared }}
+  - secretRef:
+      name: {{ printf $root.Values.existingSecrets.componentPattern $component.name }}
+{{- end -}}
+
+{{/* Pod-level fields shared by every workload of a component. */}}
+{{- define "shop.podSpec" -}}
+serviceAccountName: {{ include "shop.fullname" (dict "root" .root "name" .name) }}
+securityContext:
+  {{- toYaml .root.Values.podSecurityContext | nindent 2 }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 256Mi
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: topology.kubernetes.io/zone
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "shop.selectorLabels" . | nindent 8 }}
+{{- end -}}
+
+{{- define "shop.containerCommon" -}}
+{{ include "shop.image" .root }}
+securityContext:
+  {{- toYaml .root.Values.containerSecurityContext | nindent 2 }}
+volumeMounts:
+  - name: tmp
+    mountPath: /tmp
+{{ include "shop.env" (dict "root" .root "component" .component) }}
+{{- end -}}

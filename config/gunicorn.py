@@ -1,0 +1,31 @@
+"""gunicorn settings every HTTP process uses: `gunicorn -c config/gunicorn.py config.wsgi:application`.
+
+Workers are separate processes, so Prometheus samples go to files in one directory shared by the
+workers of this server and `/metrics` adds them up (prometheus_client's multiprocess mode).
+"""
+
+import os
+import shutil
+import tempfile
+
+from apps.common.logging import logging_config
+
+# Chosen before any worker imports prometheus_client: it picks its file-backed values at import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="shop-prometheus-")
+
+# gunicorn's own lines (start-up, worker exits) in the same JSON shape as the application's.
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "json"))
+
+
+def on_starting(server):
+    """Samples of a previous run of this server would be added to this run's: start empty."""
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,29 @@
+"""The deployment checks run in their own virtualenv (.venv-tools, installed by `make test`)."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS_BIN = ROOT / ".venv-tools" / "bin"
+
+
+def run_tool(name: str, *args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    executable = TOOLS_BIN / name
+    assert executable.exists(), f"{executable} is missing: `make test` installs requirements/tools.txt"
+    # The tools call each other (ansible-lint runs ansible-playbook): they must find their own venv.
+    env = {**os.environ, "PATH": f"{TOOLS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        [str(executable), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def manifests(mode: str) -> list[dict]:
+    return list(yaml.safe_load_all((ROOT / "deploy" / f"{mode}.yaml").read_text()))
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {item["name"]: item.get("value") for item in container.get("env", [])}
