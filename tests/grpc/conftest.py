@@ -4,7 +4,6 @@ each interface (in-process and over gRPC) that the parity tests run against."""
 from importlib import import_module
 
 import pytest
-from django.conf import settings
 
 from grpc_api.server import GRPC_APPS
 from tests.support.processes import database_env, start_grpc_server
@@ -19,7 +18,7 @@ def grpc_server_env(**extra) -> dict[str, str]:
     for key, url in env.items():
         if key.startswith("DATABASE_URL"):
             env[key] = f"{url}?application_name=grpcserve"
-    return {**env, "SERVICE_AUTH_SECRET": settings.SERVICE_AUTH_SECRET, **extra}
+    return {**env, **extra}
 
 
 @pytest.fixture(scope="session")
