@@ -1,5 +1,6 @@
 """The gRPC server of one process: the servicers of the apps it serves, health and reflection."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
@@ -9,8 +10,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from apps.common.errors import DomainError
+from apps.common.health import run_checks
 from grpc_api.auth import ServiceTokenServerInterceptor
 from grpc_api.errors import abort_with
+from grpc_api.metrics import MetricsServerInterceptor
+
+logger = logging.getLogger(__name__)
 
 # Apps with a servicer (`apps/<app>/grpc.py`); payments is called by nobody.
 GRPC_APPS = ("users", "products", "inventory")
@@ -42,12 +47,43 @@ class DjangoRequestInterceptor(grpc.ServerInterceptor):
         )
 
 
-def build_server(apps, max_workers: int) -> tuple[grpc.Server, health.HealthServicer]:
-    """A server (not started) with the servicers of `apps` that have one; the health servicer
-    answers SERVING for each of them until `enter_graceful_shutdown()`."""
+class ReadinessHealthServicer(health.HealthServicer):
+    """gRPC health of the whole server ("") and of each service it serves: SERVING while this
+    process's readiness checks (those of /readyz) pass, NOT_SERVING from `enter_graceful_shutdown()`."""
+
+    def __init__(self, service_names):
+        super().__init__()
+        self.service_names = ("", *service_names)
+        self._set_all(health_pb2.HealthCheckResponse.SERVING)
+        self.failing: list[str] = []
+
+    def refresh(self) -> list[str]:
+        """Run the readiness checks and report them; return the failing ones."""
+        results = run_checks()
+        failing = sorted(name for name, error in results.items() if error)
+        if failing != self.failing:
+            if failing:
+                logger.warning("not ready: %s", "; ".join(f"{name}: {results[name]}" for name in failing))
+            else:
+                logger.info("ready")
+        self.failing = failing
+        status = health_pb2.HealthCheckResponse
+        self._set_all(status.NOT_SERVING if failing else status.SERVING)
+        return failing
+
+    def _set_all(self, status) -> None:
+        for name in self.service_names:
+            self.set(name, status)
+
+
+def build_server(apps, max_workers: int) -> tuple[grpc.Server, ReadinessHealthServicer]:
+    """A server (not started) with the servicers of `apps` that have one, health and reflection."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[ServiceTokenServerInterceptor(), DjangoRequestInterceptor()],
+        # OpenTelemetry's interceptor, when tracing is on, is put before these (outermost).
+        interceptors=[
+            MetricsServerInterceptor(), ServiceTokenServerInterceptor(), DjangoRequestInterceptor(),
+        ],
     )
     service_names = []
     for app in apps:
@@ -56,9 +92,7 @@ def build_server(apps, max_workers: int) -> tuple[grpc.Server, health.HealthServ
             servicer_module.add_to_server(server)
             service_names.append(servicer_module.SERVICE_NAME)
 
-    health_servicer = health.HealthServicer()
-    for name in ("", *service_names):  # "" is the whole server
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer = ReadinessHealthServicer(service_names)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME), server,

@@ -140,7 +140,9 @@ class TestServingASubset:
         server = start_http_server("products-only", database_env(["products"]))
         try:
             ready = requests.get(f"{server.url}/readyz", timeout=5).json()
-            assert set(ready["checks"]) == {"database:default", "database:products", "redis"}
+            # products calls users (staff sign-in), whose target this process was not given.
+            assert set(ready["checks"]) == {"database:default", "database:products", "redis", "grpc:users"}
+            assert ready["checks"]["grpc:users"] == "RuntimeError: USERS_GRPC_TARGET is not set"
             assert requests.get(f"{server.url}/api/v1/users/me", timeout=5).status_code == 404
             schema = requests.get(f"{server.url}/api/schema/?format=json", timeout=5).json()
             assert not any(path.startswith(("/api/v1/users", "/api/v1/auth", "/api/v1/payments",
@@ -155,6 +157,6 @@ class TestServingASubset:
         try:
             response = requests.get(f"{server.url}/readyz", timeout=10)
             assert response.status_code == 503
-            assert response.json()["failing"] == ["database:inventory"]
+            assert response.json()["failing"] == ["database:inventory", "grpc:users"]  # no target given
         finally:
             server.stop()

@@ -204,6 +204,7 @@ class TestMetrics:
         assert samples[("shop_outbox_oldest_unsent_age_seconds", (("app", "inventory"),))] == 0
 
     def test_app_gauges_are_exported_once_measured(self, monkeypatch):
+        monkeypatch.setattr(metrics.ACTIVE_RESERVATIONS, "measure", None)
         assert "shop_active_reservations" not in Client().get("/metrics").content.decode()
         monkeypatch.setattr(metrics.ACTIVE_RESERVATIONS, "measure", lambda: 7)
         samples = _samples(Client().get("/metrics").content.decode())

@@ -10,17 +10,22 @@ whose offsets were not committed, and those apply once.
 
 Consumers run in threads of a Celery worker (see `config/celery.py`) or alone with
 `manage.py consume_events --app <app>`.
+
+Each consumer counts what it finished with (`shop_events_consumed_total`: processed, retried,
+dead_lettered) and, every `lag_interval` seconds between messages, sets `shop_consumer_lag` of
+each partition it owns: the partition's end minus the group's committed offset.
 """
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from apps.common import kafka
+from apps.common import kafka, metrics
 from apps.common.events import CloudEvent, InvalidEvent, handlers_for, topics_consumed_by
 from apps.common.models import DeadLetter
 from apps.common.outbox import apply_event
@@ -44,11 +49,13 @@ class ConsumerStats:
 class EventConsumer:
     """Consumes `app`'s topics until `stop()` is called."""
 
-    def __init__(self, app: str, poll_timeout: float = 1.0):
+    def __init__(self, app: str, poll_timeout: float = 1.0, lag_interval: float = 10.0):
         self.app = app
         self.group_id = f"shop-{app}"
         self.topics = topics_consumed_by(app)
         self.poll_timeout = poll_timeout
+        self.lag_interval = lag_interval
+        self._lag_measured_at = float("-inf")
         self.stats = ConsumerStats()
         self.ready = threading.Event()  # set once partitions are assigned
         self._stopping = threading.Event()
@@ -80,6 +87,7 @@ class EventConsumer:
         logger.info("consumer %s reading %s", self.group_id, ", ".join(self.topics))
         try:
             while not self.stopping:
+                self._measure_lag_when_due()
                 message = self._consumer.poll(self.poll_timeout)
                 if message is None:
                     continue
@@ -101,6 +109,24 @@ class EventConsumer:
                 logger.exception("consumer %s crashed; restarting", self.group_id)
                 self._stopping.wait(restart_pause)
 
+    def _measure_lag_when_due(self) -> None:
+        if time.monotonic() - self._lag_measured_at < self.lag_interval:
+            return
+        self._lag_measured_at = time.monotonic()
+        try:
+            assigned = self._consumer.assignment()
+            for position in self._consumer.committed(assigned, timeout=2) if assigned else []:
+                low, high = self._consumer.get_watermark_offsets(position, timeout=2)
+                # No offset committed yet: everything still on the partition is behind.
+                start = position.offset if position.offset != OFFSET_INVALID else low
+                metrics.CONSUMER_LAG.labels(topic=position.topic, partition=str(position.partition),
+                                            app=self.app).set(max(high - start, 0))
+        except KafkaException as exc:  # the broker is slow or away: measure again next time
+            logger.info("consumer %s: lag not measured: %s", self.group_id, exc)
+
+    def _count(self, topic: str, outcome: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(topic=topic, app=self.app, outcome=outcome).inc()
+
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
             raise KafkaException(error)
@@ -112,14 +138,15 @@ class EventConsumer:
         except InvalidEvent as exc:
             self._dead_letter(message, None, f"InvalidEvent: {exc}")
             return
-        error = self._apply_with_retries(event)
+        error = self._apply_with_retries(event, message.topic())
         if error is None:
             self._commit(message)
+            self._count(message.topic(), "processed")
         elif not self.stopping:
             self._dead_letter(message, event, error)
         # Stopped mid-retry: the offset stays uncommitted and the next consumer tries again.
 
-    def _apply_with_retries(self, event: CloudEvent) -> str | None:
+    def _apply_with_retries(self, event: CloudEvent, topic: str) -> str | None:
         """Apply `event`; return None on success, else the last error (after every attempt, or
         when asked to stop while backing off)."""
         attempts = settings.EVENT_HANDLER_ATTEMPTS
@@ -139,7 +166,10 @@ class EventConsumer:
                 return None
             finally:
                 close_old_connections()
-            if attempt < attempts and self._stopping.wait(self._backoff(attempt)):
+            if attempt == attempts:
+                break
+            self._count(topic, "retried")
+            if self._stopping.wait(self._backoff(attempt)):
                 break
         return error
 
@@ -184,6 +214,7 @@ class EventConsumer:
         )
         self.stats.dead_lettered += 1
         self._commit(message)
+        self._count(message.topic(), "dead_lettered")
 
     def _commit(self, message: Message) -> None:
         self._consumer.commit(message=message, asynchronous=False)

@@ -1,14 +1,21 @@
-"""Liveness and readiness. /healthz is cheap; /readyz asks every dependency this process uses."""
+"""Liveness and readiness. /healthz is cheap; /readyz asks every dependency this process uses:
+its databases, Redis, the Kafka broker where it relays an outbox, and the standard gRPC health
+service of every app it calls remotely. `grpcserve` reports the same readiness on gRPC health."""
 
 from concurrent.futures import ThreadPoolExecutor
+from importlib import import_module
 
+import grpc
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from apps.common import kafka
 from apps.common.relay import publishing_apps
+from config.routes import GRPC_CALLERS
+from config.service_apps import served_apps
 
 CHECK_TIMEOUT_SECONDS = 3
 
@@ -36,7 +43,16 @@ def readiness_checks() -> dict:
     if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
         # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
         checks["kafka"] = _kafka_check
+    for app in remote_dependencies():
+        checks[f"grpc:{app}"] = _grpc_check(app)
     return checks
+
+
+def remote_dependencies() -> list[str]:
+    """The apps this process calls over gRPC: not served here, called by an app served here."""
+    served = served_apps()
+    return [app for app, callers in GRPC_CALLERS.items()
+            if app not in served and any(caller in served for caller in callers)]
 
 
 def run_checks() -> dict[str, str | None]:
@@ -78,3 +94,20 @@ def _kafka_check():
 
 def _redis_check():
     cache.client.get_client(write=True).ping()
+
+
+def _grpc_check(app: str):
+    def check():
+        target = settings.GRPC_TARGETS.get(app)
+        if not target:
+            raise RuntimeError(f"{app.upper()}_GRPC_TARGET is not set")
+        service = import_module(f"grpc_api.clients.{app}").Client.service.full_name
+        with grpc.insecure_channel(target) as channel:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=CHECK_TIMEOUT_SECONDS - 1,
+            )
+        if answer.status != health_pb2.HealthCheckResponse.SERVING:
+            status = health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+            raise RuntimeError(f"{service} at {target} is {status}")
+
+    return check

@@ -56,6 +56,13 @@ CONSUMER_LAG = Gauge(
     multiprocess_mode="livemostrecent",  # one live consumer owns a partition at a time
 )
 
+# --- Events: the outbox relay ------------------------------------------------------------------
+EVENTS_RELAYED = Counter(
+    "shop_events_relayed_total",
+    "Outbox events the relay delivered (published) or tried and left unsent (failed).",
+    ["app", "outcome"],
+)
+
 # --- gRPC ----------------------------------------------------------------------------------------
 GRPC_SERVER_REQUESTS = Counter(
     "shop_grpc_server_requests_total", "RPCs served, by status code.", ["service", "method", "code"],

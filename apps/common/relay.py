@@ -19,9 +19,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 
-from apps.common import kafka
+from apps.common import kafka, metrics
 from apps.common.outbox import OutboxEventBase, dispatch_in_process, outbox_model
+from apps.common.telemetry import event_span
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
@@ -62,7 +64,9 @@ def relay_outbox(app: str, batch_size: int = 200) -> int:
             # second relay racing for the same rows is harmless because handlers apply once.
             failures = _dispatch_in_process(app, rows)
         relayed += len(rows) - len(failures)
+        metrics.EVENTS_RELAYED.labels(app=app, outcome="published").inc(len(rows) - len(failures))
         if failures:
+            metrics.EVENTS_RELAYED.labels(app=app, outcome="failed").inc(len(failures))
             raise RelayError(
                 f"{app}: {len(failures)} of {len(rows)} event(s) not delivered "
                 f"({relayed} relayed in this run); first error: {next(iter(failures.values()))}"
@@ -94,13 +98,15 @@ def _publish(app: str, rows: list) -> dict:
     unreported = "no delivery report before the flush timeout"
     try:
         for row in rows:
+            event = row.event
             headers = {"ce_type": row.type, "ce_id": str(row.id)}
-            if row.payload.get("traceparent"):
-                headers["traceparent"] = row.payload["traceparent"]
-            producer.produce(
-                row.topic, key=row.key.encode(), value=row.event.to_json(), headers=headers,
-                on_delivery=on_delivery(row.pk),
-            )
+            if event.traceparent:
+                headers["traceparent"] = event.traceparent
+            with event_span(event, "publish", SpanKind.PRODUCER):
+                producer.produce(
+                    row.topic, key=row.key.encode(), value=event.to_json(), headers=headers,
+                    on_delivery=on_delivery(row.pk),
+                )
             producer.poll(0)
         producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)
     except Exception as exc:

@@ -78,7 +78,7 @@ def instrumentors() -> list[tuple[object, dict]]:
     """Each library instrumentation with its options."""
     from opentelemetry.instrumentation.celery import CeleryInstrumentor
     from opentelemetry.instrumentation.django import DjangoInstrumentor
-    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient, GrpcInstrumentorServer
+    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient, GrpcInstrumentorServer, filters
     from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
@@ -90,8 +90,9 @@ def instrumentors() -> list[tuple[object, dict]]:
         (PsycopgInstrumentor(), {}),
         (RedisInstrumentor(), {}),
         (CeleryInstrumentor(), {}),
-        (GrpcInstrumentorServer(), {}),
-        (GrpcInstrumentorClient(), {}),
+        # Health checks (probes, readiness) would drown the RPCs that matter, as for HTTP.
+        (GrpcInstrumentorServer(filter_=filters.negate(filters.health_check())), {}),
+        (GrpcInstrumentorClient(filter_=filters.negate(filters.health_check())), {}),
         (RequestsInstrumentor(), {}),
     ]
 

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db.models import F, QuerySet
 
-from apps.inventory.models import StockAdjustment, StockRecord
+from apps.inventory.models import Reservation, StockAdjustment, StockRecord
 
 DB = "inventory"
 
@@ -36,3 +36,11 @@ def low_stock() -> QuerySet[StockRecord]:
         .filter(available_units__lte=F("low_stock_threshold"))
         .order_by("available_units", "product_id")
     )
+
+
+def count_active_reservations() -> int:
+    return Reservation.objects.using(DB).filter(status=Reservation.Status.ACTIVE).count()
+
+
+def count_low_stock() -> int:
+    return low_stock().order_by().count()

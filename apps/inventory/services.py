@@ -9,12 +9,14 @@ writes a ledger row, and every change of `on_hand` or `reserved` emits
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
 from apps.inventory.interface import InsufficientStock, StockLine
@@ -97,6 +99,7 @@ def release_expired_reservations(batch_size: int = 500) -> int:
             if not batch:
                 return expired
             _give_back(batch, Status.EXPIRED)
+            transaction.on_commit(partial(metrics.RESERVATIONS_EXPIRED.inc, len(batch)), using=DB)
         expired += len(batch)
 
 

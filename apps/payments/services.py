@@ -24,6 +24,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
+from apps.common import metrics
 from apps.common.errors import DomainError, NotFound, ServiceUnavailable
 from apps.common.outbox import emit
 from apps.common.problems import problem_body
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 DB = "payments"
 CENT = Decimal("0.01")
 PURCHASE_COMPLETED = "payments.purchase_completed"
+COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code
 REFUNDED = "payments.refunded"
 
 
@@ -83,6 +85,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     except (InvalidProduct, MixedCurrencies) as error:
         with transaction.atomic(using=DB):
             stored = idempotency.complete(key, error.status, _problem(error))
+            _count_purchase(error.code)
     return PurchaseResult(stored)
 
 
@@ -139,12 +142,14 @@ def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
             payment.provider_charge_id = charge.id
             payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
             emit("payments", PURCHASE_COMPLETED, _purchase_completed_data(payment), key=str(payment.id))
+            _count_purchase(COMPLETED, payment)
         return idempotency.complete(key, 201, render(payment))
 
 
 def _fail(key: IdempotencyKey, payment: Payment, error: DomainError) -> idempotency.StoredResponse:
     with transaction.atomic(using=DB):
         _mark_failed(payment, error.code)
+        _count_purchase(error.code)
         return idempotency.complete(key, error.status, _problem(error, payment_id=str(payment.id)))
 
 
@@ -156,12 +161,24 @@ def _abandon(key: IdempotencyKey) -> None:
         if key.payment is not None:
             _mark_failed(key.payment, ServiceUnavailable.code)
         idempotency.forget(key)
+        _count_purchase(ServiceUnavailable.code)
 
 
 def _mark_failed(payment: Payment, failure_code: str) -> None:
     Payment.objects.using(DB).filter(pk=payment.pk, status=Payment.Status.PENDING).update(
         status=Payment.Status.FAILED, failure_code=failure_code, updated_at=timezone.now(),
     )
+
+
+def _count_purchase(outcome: str, payment: Payment | None = None) -> None:
+    """Count the purchase's outcome (and, when completed, its amount) once its transaction commits."""
+
+    def count():
+        metrics.PURCHASES.labels(outcome=outcome).inc()
+        if payment is not None:
+            metrics.AMOUNT_SOLD.labels(currency=payment.currency).inc(float(payment.amount))
+
+    transaction.on_commit(count, using=DB)
 
 
 def _release(payment: Payment) -> None:
@@ -193,6 +210,7 @@ def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
         payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
         emit("payments", REFUNDED, {"payment_id": str(payment.id), "items": _items_data(payment),
                                     "restock": restock}, key=str(payment.id))
+        transaction.on_commit(metrics.REFUNDS.inc, using=DB)
     return payment
 
 

@@ -14,6 +14,7 @@ from apps.common.errors import ServiceUnavailable
 from grpc_api.auth import ServiceTokenClientInterceptor
 from grpc_api.breaker import CircuitBreaker
 from grpc_api.errors import domain_error_from
+from grpc_api.metrics import MetricsClientInterceptor
 
 _UNANSWERED = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 _RETRY_POLICY = {
@@ -80,5 +81,8 @@ class RemoteApp:
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 1000),
         ]
+        # With tracing on, OpenTelemetry wraps `insecure_channel` in its own (innermost) interceptor.
         channel = grpc.insecure_channel(self.target, options=options)
-        return grpc.intercept_channel(channel, ServiceTokenClientInterceptor(self.app))
+        return grpc.intercept_channel(
+            channel, MetricsClientInterceptor(), ServiceTokenClientInterceptor(self.app),
+        )

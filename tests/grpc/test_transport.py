@@ -82,9 +82,10 @@ class TestHealthAndReflection:
             "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
         }
 
-    def test_a_process_serves_only_its_apps(self, django_db_setup):
+    def test_a_process_serves_only_its_apps(self, grpc_server):
+        # Ready (SERVING) only once users, which inventory calls, answers.
         server = start_grpc_server("grpcserve-inventory-only",
-                                   grpc_server_env(SERVICE_APPS="inventory"))
+                                   grpc_server_env(SERVICE_APPS="inventory", USERS_GRPC_TARGET=grpc_server.address))
         try:
             with grpc.insecure_channel(server.address) as channel:
                 health = health_pb2_grpc.HealthStub(channel)

@@ -6,6 +6,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from apps.common import metrics
 from config.service_apps import served_apps
 from grpc_api.server import build_server
 
@@ -19,18 +20,23 @@ class Command(BaseCommand):
         parser.add_argument("--max-workers", type=int, default=16, help="RPC handler threads")
         parser.add_argument("--grace", type=float, default=10.0,
                             help="seconds in-flight RPCs get to finish on shutdown")
+        parser.add_argument("--readiness-interval", type=float, default=5.0,
+                            help="seconds between readiness checks, which gRPC health reports")
 
-    def handle(self, *args, port, max_workers, grace, **options):
+    def handle(self, *args, port, max_workers, grace, readiness_interval, **options):
         server, health_servicer = build_server(served_apps(), max_workers)
         if server.add_insecure_port(f"[::]:{port}") == 0:
             raise OSError(f"cannot listen on port {port}")
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
+        health_servicer.refresh()
         server.start()
+        metrics.start_exporter()
         self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}")
         self.stdout.flush()
-        stopping.wait()
+        while not stopping.wait(readiness_interval):
+            health_servicer.refresh()
         # Probes see NOT_SERVING first, so the mesh stops routing here while in-flight RPCs finish.
         health_servicer.enter_graceful_shutdown()
         server.stop(grace).wait()
