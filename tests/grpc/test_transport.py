@@ -84,8 +84,8 @@ class TestHealthAndReflection:
 
     def test_a_process_serves_only_its_apps(self, grpc_server):
         # Ready (SERVING) only once users, which inventory calls, answers.
-        server = start_grpc_server("grpcserve-inventory-only",
-                                   grpc_server_env(SERVICE_APPS="inventory", USERS_GRPC_TARGET=grpc_server.address))
+        env = grpc_server_env(SERVICE_APPS="inventory", USERS_GRPC_TARGET=grpc_server.address)
+        server = start_grpc_server("grpcserve-inventory-only", env)
         try:
             with grpc.insecure_channel(server.address) as channel:
                 health = health_pb2_grpc.HealthStub(channel)
