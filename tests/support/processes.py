@@ -108,8 +108,9 @@ def start_grpc_server(
     name: str, env: Mapping[str, str], port: int | None = None, timeout: float = 30.0,
 ) -> ServerProcess:
     """Run `manage.py grpcserve` (on `port`, else a free one) and wait until its health service
-    answers SERVING."""
+    answers SERVING. Its metrics exporter gets a free port unless `env` names `METRICS_PORT`."""
     port = port or free_port()
+    env = {"METRICS_PORT": str(free_port()), **env}
     server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port)
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(server.address) as channel:
