@@ -3,6 +3,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
+import prometheus_client
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -69,9 +70,9 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0)
 
 
 @contextmanager
-def running_consumer(app: str = "inventory"):
+def running_consumer(app: str = "inventory", lag_interval: float = 10.0):
     """An EventConsumer in a thread of this process; stopped (and checked) on exit."""
-    consumer = EventConsumer(app, poll_timeout=0.2)
+    consumer = EventConsumer(app, poll_timeout=0.2, lag_interval=lag_interval)
     failure = []
 
     def run():
@@ -89,6 +90,11 @@ def running_consumer(app: str = "inventory"):
         thread.join(30)
     assert not thread.is_alive(), "consumer did not stop"
     assert not failure, failure
+
+
+def sample(name: str, **labels) -> float:
+    """The current value of a metric sample in this process (0 when never set)."""
+    return prometheus_client.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def caught_up(bootstrap: str, group: str, topic: str) -> bool:

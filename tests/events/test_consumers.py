@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.common.events import CloudEvent
 from apps.common.models import DeadLetter
-from tests.events.conftest import produce, read_topic, running_consumer, wait_until
+from tests.events.conftest import caught_up, produce, read_topic, running_consumer, sample, wait_until
 from tests.support.probe import PROBE_TYPE, effects
 from tests.support.processes import database_env, start_process
 
@@ -43,6 +43,8 @@ def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, 
     _send(kafka_broker, [broken])
     healthy = _probe()
     _send(kafka_broker, [healthy])
+    consumed = {outcome: sample("shop_events_consumed_total", topic="payments.events", app="inventory",
+                                outcome=outcome) for outcome in ("processed", "retried", "dead_lettered")}
 
     with running_consumer():
         wait_until(lambda: effects(healthy.id), what="the healthy event behind the poison")
@@ -55,6 +57,11 @@ def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, 
         assert "probe handler told to fail" in letters[broken.id].error
         assert {letter.consumer_app for letter in letters.values()} == {"inventory"}
         assert effects(broken.id) == {}  # three attempts, none left an effect
+        counted = {outcome: sample("shop_events_consumed_total", topic="payments.events", app="inventory",
+                                   outcome=outcome) - before for outcome, before in consumed.items()}
+        assert counted["dead_lettered"] == 2
+        assert counted["retried"] == 2  # the broken event's 2nd and 3rd attempts
+        assert counted["processed"] >= 1
         dlq = [m for m in read_topic(kafka_broker.bootstrap_servers, "payments.events.dlq", 2)
                if m.key() in (b"garbage", broken.id.encode())]
         assert len(dlq) == 2
@@ -74,6 +81,25 @@ def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, 
     assert DeadLetter.objects.get(pk=letters[broken.id].pk).replayed_at is not None
     assert DeadLetter.objects.get(pk=letters["garbage"].pk).replayed_at is None
     assert json.loads(DeadLetter.objects.get(pk=letters[broken.id].pk).payload)["id"] == broken.id
+
+
+def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, probe_handler):
+    events = [_probe(sleep=0.2) for _ in range(8)]
+    _send(kafka_broker, events)
+    lags = []
+
+    def lag() -> float:
+        return sum(sample("shop_consumer_lag", topic="payments.events", partition=str(partition),
+                          app="inventory") for partition in range(3))
+
+    with running_consumer(lag_interval=0):
+        wait_until(lambda: effects(events[0].id), what="the first event")
+        lags.append(lag())
+        wait_until(lambda: caught_up(kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"),
+                   what="inventory to catch up")
+        wait_until(lambda: lag() == 0, what="the lag to drop to 0")
+
+    assert lags[0] >= 1  # measured while the slow events were still waiting
 
 
 def _consumer_process(broker, name):

@@ -12,7 +12,7 @@ from apps.common import kafka
 from apps.common.outbox import emit
 from apps.common.relay import RelayError, relay_outbox
 from apps.payments.models import OutboxEvent
-from tests.events.conftest import read_topic, wait_until
+from tests.events.conftest import read_topic, sample, wait_until
 from tests.support.kafka import KafkaBroker
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"], transaction=True)
@@ -38,8 +38,10 @@ def test_relay_publishes_cloudevents_keyed_by_aggregate_in_order(kafka_settings,
     kafka_broker.create_topics(["payments.events"])
     already_there = len(read_topic(kafka_broker.bootstrap_servers, "payments.events", 0))
     ids = _emit_probes(12, keys=3)
+    published_before = sample("shop_events_relayed_total", app="payments", outcome="published")
 
     assert relay_outbox("payments") == 12
+    assert sample("shop_events_relayed_total", app="payments", outcome="published") == published_before + 12
 
     assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
     messages = read_topic(kafka_broker.bootstrap_servers, "payments.events", already_there + 12)
@@ -71,8 +73,10 @@ def test_outbox_rows_survive_kafka_down_and_all_go_out_once_it_returns(kafka_set
 
         broker.stop()
         ids = set(_emit_probes(100, keys=7))
+        failed_before = sample("shop_events_relayed_total", app="payments", outcome="failed")
         with pytest.raises(RelayError):
             relay_outbox("payments")
+        assert sample("shop_events_relayed_total", app="payments", outcome="failed") == failed_before + 100
         with pytest.raises(CommandError):
             call_command("relay_outbox", "--app", "payments")
         unsent = OutboxEvent.objects.filter(sent_at__isnull=True)
