@@ -1,0 +1,114 @@
+"""gRPC metrics on both sides of a call, and gRPC health and /readyz following the dependencies."""
+
+import sys
+import time
+from uuid import uuid4
+
+import grpc
+import prometheus_client
+import pytest
+import requests
+from django.test import Client
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
+
+from apps.inventory.interface import InsufficientStock, StockLine
+from grpc_api.clients import inventory, products
+from grpc_api.gen import users_pb2, users_pb2_grpc
+from tests.grpc.conftest import grpc_db, grpc_server_env
+from tests.support.processes import free_port, start_grpc_server, start_process
+
+PRODUCTS = "shop.products.v1.Products"
+INVENTORY = "shop.inventory.v1.Inventory"
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def _client_count(service, method, code) -> float:
+    labels = {"service": service, "method": method, "code": code}
+    return prometheus_client.REGISTRY.get_sample_value("shop_grpc_client_requests_total", labels) or 0.0
+
+
+@grpc_db
+def test_rpcs_are_counted_by_status_code_on_both_sides():
+    metrics_port = free_port()
+    server = start_grpc_server("grpcserve-metrics", grpc_server_env(METRICS_PORT=str(metrics_port)))
+    try:
+        ok_before = _client_count(PRODUCTS, "GetProducts", "OK")
+        short_before = _client_count(INVENTORY, "Reserve", "FAILED_PRECONDITION")
+        assert products.Client(server.address).get_products([uuid4()]) == {}
+        with pytest.raises(InsufficientStock):
+            inventory.Client(server.address).reserve(f"pay-{uuid4()}", [StockLine(uuid4(), 1)])
+        with grpc.insecure_channel(server.address) as channel, pytest.raises(grpc.RpcError):
+            request = users_pb2.GetUserRequest(user_id=str(uuid4()))
+            users_pb2_grpc.UsersStub(channel).GetUser(request, timeout=5)  # without a service token
+        body = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    finally:
+        server.stop()
+
+    assert _client_count(PRODUCTS, "GetProducts", "OK") == ok_before + 1
+    assert _client_count(INVENTORY, "Reserve", "FAILED_PRECONDITION") == short_before + 1
+    served = {(s.labels["service"], s.labels["method"], s.labels["code"]): s.value
+              for family in text_string_to_metric_families(body) for s in family.samples
+              if s.name == "shop_grpc_server_requests_total"}
+    assert served == {
+        (PRODUCTS, "GetProducts", "OK"): 1,
+        (INVENTORY, "Reserve", "FAILED_PRECONDITION"): 1,
+        ("shop.users.v1.Users", "GetUser", "UNAUTHENTICATED"): 1,  # refused by the token check
+    }  # and the health checks that waited for the server are not counted
+    latencies = [s for family in text_string_to_metric_families(body) for s in family.samples
+                 if s.name == "shop_grpc_server_latency_seconds_count"]
+    assert sum(sample.value for sample in latencies) == 3
+
+
+def _health(address: str, service: str = ""):
+    with grpc.insecure_channel(address) as channel:
+        try:
+            return health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=1).status
+        except grpc.RpcError:
+            return None
+
+
+def _wait_for_health(address: str, status, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _health(address) == status and _health(address, INVENTORY) == status:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{address} did not report {status} within {timeout}s")
+
+
+@grpc_db
+def test_grpc_health_follows_the_readiness_of_what_the_process_calls():
+    users_port, port = free_port(), free_port()
+    env = grpc_server_env(SERVICE_APPS="inventory", USERS_GRPC_TARGET=f"127.0.0.1:{users_port}",
+                          METRICS_PORT=str(free_port()))
+    command = [sys.executable, "manage.py", "grpcserve", "--port", str(port), "--readiness-interval", "0.3"]
+    stock = start_process("grpcserve-readiness", command, env, port)
+    users = None
+    try:
+        _wait_for_health(stock.address, NOT_SERVING)  # users, which inventory calls, is not there
+        users = start_grpc_server("grpcserve-readiness-users", grpc_server_env(SERVICE_APPS="users"),
+                                  port=users_port)
+        _wait_for_health(stock.address, SERVING)
+        users.stop()
+        _wait_for_health(stock.address, NOT_SERVING)
+    finally:
+        stock.stop()
+        if users is not None:
+            users.stop()
+    assert "not ready: grpc:users" in stock.log()
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_readyz_checks_each_grpc_dependency_and_names_the_failing_one(settings, grpc_server):
+    settings.SERVICE_APPS = ("payments",)
+    settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "users": grpc_server.address,
+                             "products": grpc_server.address, "inventory": f"127.0.0.1:{free_port()}"}
+    response = Client().get("/readyz")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["grpc:inventory"]
+    assert body["checks"]["grpc:users"] == body["checks"]["grpc:products"] == "ok"
