@@ -5,7 +5,7 @@
 
 The topology is the one the end-to-end tests run (tests/support/split.py): per app an HTTP
 server (users :8001, products :8002, inventory :8003, payments :8004), a gRPC server where other
-apps call it (:50051-50053) and a Celery worker with beat; Kafka (Tansu, in memory) on :9092;
+apps call it (:50061-50063) and a Celery worker with beat; Kafka (Tansu, in memory) on :9092;
 nginx on http://127.0.0.1:8080 routing by config/routes.py. Databases `shop_split_*` are kept
 between runs; the demo catalogue is seeded (idempotently) through the products process, and a
 staff account is created in users from DJANGO_SUPERUSER_EMAIL / DJANGO_SUPERUSER_PASSWORD when
@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ PIDS = STATE_DIR / "pids.json"
 SECRETS = STATE_DIR / "secrets.json"
 PORTS = Ports(
     http={app: 8001 + index for index, app in enumerate(DOMAIN_APPS)},
-    grpc={app: 50051 + index for index, app in enumerate(GRPC_SERVED)},
+    # Beside gRPC's usual 50051, which a `manage.py grpcserve` with defaults would take.
+    grpc={app: 50061 + index for index, app in enumerate(GRPC_SERVED)},
     metrics={app: 9101 + index for index, app in enumerate(DOMAIN_APPS)},
     kafka=9092,
     proxy=8080,
@@ -52,6 +54,15 @@ def shared_secrets() -> dict[str, str]:
         }))
         SECRETS.chmod(0o600)
     return json.loads(SECRETS.read_text())
+
+
+def all_ports() -> list[int]:
+    return [*PORTS.http.values(), *PORTS.grpc.values(), *PORTS.metrics.values(), PORTS.kafka, PORTS.proxy]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def running_pids() -> dict[str, int]:
@@ -72,6 +83,10 @@ def start(postgres_url: str, redis_url: str) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     if running_pids():
         print("The split services are already running; `make stop-split` first.", file=sys.stderr)
+        return 1
+    busy = [port for port in all_ports() if port_in_use(port)]
+    if busy:
+        print(f"Port(s) {', '.join(map(str, busy))} already in use on 127.0.0.1.", file=sys.stderr)
         return 1
     topology = Topology("split", database_prefix="shop_split", postgres_url=postgres_url,
                         redis_url=redis_url, secrets=shared_secrets(), log_dir=STATE_DIR,
