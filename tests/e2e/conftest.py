@@ -34,7 +34,8 @@ class Deployment:
         return self.topology.base_url
 
 
-def _start(mode: str) -> Topology:
+def _running(mode: str):
+    """Start the deployment, create its staff account, yield it; stop it and drop its databases."""
     default = settings.DATABASES["default"]
     suffix = os.environ.get("TEST_DB_SUFFIX")
     topology = Topology(
@@ -52,26 +53,20 @@ def _start(mode: str) -> Topology:
     try:
         topology.manage(topology.group_serving("users"), ["createsuperuser", "--noinput"],
                         {"DJANGO_SUPERUSER_EMAIL": STAFF_EMAIL, "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD})
-    except BaseException:
+        yield Deployment(topology)
+    finally:
         topology.stop()
-        raise
-    return topology
+        topology.drop_databases()
 
 
 @pytest.fixture(scope="session")
 def monolith_deployment():
-    topology = _start("monolith")
-    yield Deployment(topology)
-    topology.stop()
-    topology.drop_databases()
+    yield from _running("monolith")
 
 
 @pytest.fixture(scope="session")
 def split_deployment():
-    topology = _start("split")
-    yield Deployment(topology)
-    topology.stop()
-    topology.drop_databases()
+    yield from _running("split")
 
 
 @pytest.fixture(params=["monolith", "split"])
