@@ -195,6 +195,17 @@ if "inventory" in SERVICE_APPS:
 # How long unpaid checkouts hold their units before expiry gives them back.
 RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 15 * 60)
 
+# --- Payments ----------------------------------------------------------------------------------
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/providers
+# Stripe's semantics: a key and its stored response live 24 hours; a key whose request died
+# mid-flight (its process crashed) may be retried once the lock is this old.
+IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
+IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+if "payments" in SERVICE_APPS:
+    CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
+        "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
+    }
+
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
 

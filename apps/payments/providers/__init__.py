@@ -1,0 +1,54 @@
+"""Payment providers behind one interface, chosen by the `PAYMENT_PROVIDER` setting.
+
+A provider charges and refunds; it raises `PaymentDeclined` (the card was refused: 402) or
+`PaymentProviderError` (the provider failed: 502). `charge` is idempotent on its
+`idempotency_key` (the payment id), as Stripe's API is: a retried call returns the first charge.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from typing import Protocol
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+PROVIDERS = {
+    "sandbox": "apps.payments.providers.sandbox.SandboxProvider",
+}
+
+
+@dataclass(frozen=True)
+class Charge:
+    id: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    charge_id: str
+    amount: Decimal
+
+
+class PaymentProvider(Protocol):
+    name: str
+
+    def charge(self, amount: Decimal, currency: str, token: str, idempotency_key: str) -> Charge: ...
+
+    def refund(self, charge_id: str, amount: Decimal) -> Refund: ...
+
+
+def get_provider(name: str | None = None) -> PaymentProvider:
+    """The provider named `name` (a payment's own), or the one new payments use."""
+    return _provider(name or settings.PAYMENT_PROVIDER)
+
+
+@cache
+def _provider(name: str) -> PaymentProvider:
+    if name not in PROVIDERS:
+        raise ImproperlyConfigured(
+            f"PAYMENT_PROVIDER must be one of {', '.join(PROVIDERS)}, got {name!r}."
+        )
+    return import_string(PROVIDERS[name])()

@@ -1,0 +1,187 @@
+"""POST /payments: price, reserve, charge, commit with the event; and every way it can fail."""
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
+from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, client_for, purchase
+
+pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
+
+
+def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopper_id, make_product):
+    pen, ink = make_product("19.99", stock=10), make_product("2.50", stock=5)
+
+    response = purchase(shopper, [(pen, 2), (ink, 3)])
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "succeeded"
+    assert (body["amount"], body["currency"], body["user_id"]) == ("47.48", "USD", str(shopper_id))
+    assert body["items"] == [
+        {"product_id": str(pen), "quantity": 2, "unit_price": "19.99"},
+        {"product_id": str(ink), "quantity": 3, "unit_price": "2.50"},
+    ]
+    assert body["created_at"].endswith("Z")
+    assert "Idempotent-Replayed" not in response.headers
+    payment = Payment.objects.get(pk=body["id"])
+    assert payment.status == "succeeded"
+    assert payment.provider_charge_id == SandboxCharge.objects.get().id
+    # Reserved now; the purchase_completed event turns the reservation into a sale.
+    assert (availability(pen).reserved, availability(pen).available) == (2, 8)
+    event = OutboxEvent.objects.get()
+    assert (event.topic, event.key) == ("payments.events", body["id"])
+    assert event.type == "payments.purchase_completed"
+    assert event.payload["specversion"] == "1.0"
+    assert event.payload["source"] == "/payments"
+    assert event.payload["data"] == {
+        "payment_id": body["id"], "user_id": str(shopper_id), "items": body["items"],
+        "amount": "47.48", "currency": "USD",
+    }
+
+
+@pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
+def test_the_sale_reaches_inventory_through_the_event(shopper, make_product):
+    product = make_product(stock=10)
+    assert purchase(shopper, [(product, 3)]).status_code == 201
+    stock = availability(product)
+    assert (stock.on_hand, stock.reserved, stock.available) == (7, 0, 7)
+    assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_a_declined_card_fails_the_payment_and_releases_the_stock(shopper, make_product):
+    product = make_product(stock=10)
+
+    response = purchase(shopper, [(product, 4)], token="tok_chargeDeclined")
+
+    assert response.status_code == 402
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert (problem["code"], problem["decline_code"]) == ("payment_declined", "card_declined")
+    payment = Payment.objects.get(pk=problem["payment_id"])
+    assert (payment.status, payment.failure_code) == ("failed", "payment_declined")
+    stock = availability(product)
+    assert (stock.on_hand, stock.reserved, stock.available) == (10, 0, 10)
+    assert not OutboxEvent.objects.exists()
+    assert shopper.get(f"/api/v1/payments/{payment.id}").json()["status"] == "failed"
+
+
+def test_a_provider_processing_error_is_502_and_charges_nothing(shopper, make_product):
+    product = make_product(stock=10)
+
+    response = purchase(shopper, [(product, 1)], token="tok_processingError")
+
+    assert response.status_code == 502
+    assert response.json()["code"] == "payment_provider_error"
+    assert Payment.objects.get().status == "failed"
+    assert not SandboxCharge.objects.exists()
+    assert availability(product).reserved == 0
+
+
+def test_insufficient_stock_names_the_product_and_reserves_and_charges_nothing(shopper, make_product):
+    plenty, scarce = make_product(stock=10), make_product(stock=2)
+
+    response = purchase(shopper, [(plenty, 1), (scarce, 3)])
+
+    assert response.status_code == 409
+    problem = response.json()
+    assert problem["code"] == "insufficient_stock"
+    assert (problem["product_id"], problem["available"]) == (str(scarce), 2)
+    assert availability(plenty).reserved == availability(scarce).reserved == 0
+    assert not SandboxCharge.objects.exists()
+    assert Payment.objects.get().failure_code == "insufficient_stock"
+
+
+def test_unknown_and_inactive_products_are_invalid(shopper, make_product):
+    active, inactive, unknown = make_product(), make_product(status="inactive"), uuid.uuid4()
+
+    response = purchase(shopper, [(active, 1), (inactive, 1), (unknown, 1)])
+
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "invalid_product"
+    assert sorted(problem["product_ids"]) == sorted([str(inactive), str(unknown)])
+    assert not Payment.objects.exists()
+    assert availability(active).reserved == 0
+
+
+def test_products_in_two_currencies_cannot_be_paid_together(shopper, make_product):
+    response = purchase(shopper, [(make_product(currency="USD"), 1), (make_product(currency="EUR"), 1)])
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["currencies"]) == ("mixed_currencies", ["EUR", "USD"])
+
+
+def test_the_amount_is_exact_decimal_arithmetic(shopper, make_product):
+    response = purchase(shopper, [(make_product("0.10", stock=1000), 3), (make_product("0.20", stock=10), 1)])
+    assert response.json()["amount"] == "0.50"
+    assert Payment.objects.get().amount == Decimal("0.50")
+
+
+def _line(quantity=1, product_id=None):
+    return {"product_id": product_id or str(uuid.uuid4()), "quantity": quantity}
+
+
+TOKEN = {"token": "tok_visa"}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"payment_method": TOKEN}, "items"),
+    ({"items": [], "payment_method": TOKEN}, "items"),
+    ({"items": [_line(product_id="nope")], "payment_method": TOKEN}, "items"),
+    ({"items": [_line(0)], "payment_method": TOKEN}, "items"),
+    ({"items": [_line(1001)], "payment_method": TOKEN}, "items"),
+    ({"items": [_line(1.5)], "payment_method": TOKEN}, "items"),
+    ({"items": [_line() for _ in range(101)], "payment_method": TOKEN}, "items"),
+    ({"items": [_line()]}, "payment_method"),
+    ({"items": [_line()], "payment_method": {}}, "payment_method"),
+    ({"items": [_line()], "payment_method": {"token": ""}}, "payment_method"),
+    ({"items": "all of them", "payment_method": "cash"}, "items"),
+])
+def test_invalid_bodies_are_400_naming_the_field(shopper, body, field):
+    response = shopper.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "k1"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["errors"]
+    assert not IdempotencyKey.objects.exists()  # a request that did not run stores nothing
+
+
+def test_a_product_listed_twice_is_refused(shopper):
+    product = uuid.uuid4()
+    response = purchase(shopper, [(product, 1), (product, 2)])
+    assert response.status_code == 400
+    assert "appears more than once" in response.json()["errors"]["items"][0]
+
+
+def test_a_body_that_is_not_json_is_400(shopper):
+    response = shopper.post("/api/v1/payments", "{items", content_type="application/json",
+                            headers={"Idempotency-Key": "k1"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": ""}, {"Idempotency-Key": "   "}])
+def test_the_idempotency_key_is_required(shopper, headers):
+    response = shopper.post("/api/v1/payments", {"items": []}, format="json", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["code"] == "idempotency_key_required"
+
+
+def test_an_idempotency_key_longer_than_255_characters_is_refused(shopper, make_product):
+    assert purchase(shopper, [(make_product(), 1)], key="k" * 255).status_code == 201
+    response = purchase(shopper, [(make_product(), 1)], key="k" * 256)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]
+
+
+def test_anonymous_purchases_are_401(api_client):
+    response = api_client.post("/api/v1/payments", {}, format="json", headers={"Idempotency-Key": "k"})
+    assert response.status_code == 401
+
+
+def test_other_users_payments_are_unaffected(make_product):
+    product = make_product(stock=3)
+    assert purchase(client_for(), [(product, 1)]).status_code == 201
+    assert purchase(client_for(), [(product, 2)]).status_code == 201
+    assert purchase(client_for(), [(product, 1)]).json()["code"] == "insufficient_stock"
+    assert Payment.objects.filter(status="succeeded").count() == 2

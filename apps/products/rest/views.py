@@ -1,0 +1,143 @@
+"""Thin REST views: parse, call a selector or service, render.
+
+The public (anonymous and shopper) reads of the catalogue are served from the catalogue cache;
+staff reads bypass it because they see inactive products too.
+"""
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
+from apps.common.permissions import IsStaff
+from apps.products import catalogue_cache, selectors, services
+from apps.products.rest.serializers import (
+    CategoryCreateSerializer,
+    CategorySerializer,
+    ProductFilterSerializer,
+    ProductSerializer,
+)
+
+NOT_FOUND = problem("`not_found`: no such product, or it is inactive and you are not staff.")
+SKU_TAKEN = problem("`sku_taken`: another product has this SKU.")
+WRITE_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+
+
+def _is_staff(request: Request) -> bool:
+    return bool(request.user and request.user.is_staff)
+
+
+class StaffWritesMixin:
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "GET" else [IsStaff()]
+
+
+class CategoryListView(StaffWritesMixin, GenericAPIView):
+    serializer_class = CategorySerializer
+
+    @extend_schema(operation_id="categories_list", summary="The category tree, depth-first")
+    def get(self, request):
+        page = self.paginate_queryset(selectors.categories())
+        return self.get_paginated_response(CategorySerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="categories_create", summary="Create a category (staff)",
+        request=CategoryCreateSerializer,
+        responses={201: CategorySerializer, 400: problem("`validation_error`: e.g. an unknown `parent_id`."),
+                   409: problem("`slug_taken`: another category has this slug."), **WRITE_ERRORS},
+    )
+    def post(self, request):
+        serializer = CategoryCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = services.create_category(**serializer.validated_data)
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+
+class ProductListView(StaffWritesMixin, GenericAPIView):
+    serializer_class = ProductSerializer
+
+    @extend_schema(
+        operation_id="products_list", summary="Search and filter the catalogue",
+        description="Anonymous users and shoppers see active products only; staff see all and may "
+                    "filter by `status`.",
+        parameters=[ProductFilterSerializer],
+        responses={200: ProductSerializer(many=True),
+                   400: problem("`validation_error`: `errors` names each invalid parameter.")},
+    )
+    def get(self, request):
+        if _is_staff(request):
+            return Response(self._page(request, staff=True))
+        return Response(catalogue_cache.cached(
+            f"list:{request.build_absolute_uri()}", lambda: self._page(request, staff=False),
+        ))
+
+    def _page(self, request, *, staff: bool) -> dict:
+        params = ProductFilterSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.product_list(params.filters(), staff=staff))
+        return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+
+    @extend_schema(
+        operation_id="products_create", summary="Create a product (staff)",
+        description="`in_stock` is a read model fed by inventory: it starts false and cannot be set.",
+        request=ProductSerializer,
+        responses={201: ProductSerializer, 400: problem("`validation_error`: e.g. price <= 0."),
+                   409: SKU_TAKEN, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        serializer = ProductSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.create_product(**serializer.validated_data)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(StaffWritesMixin, GenericAPIView):
+    serializer_class = ProductSerializer
+
+    @extend_schema(operation_id="products_retrieve", summary="One product",
+                   responses={200: ProductSerializer, 404: NOT_FOUND})
+    def get(self, request, product_id: UUID):
+        if _is_staff(request):
+            return Response(self._render(product_id, staff=True))
+        return Response(catalogue_cache.cached(
+            f"detail:{product_id}", lambda: self._render(product_id, staff=False),
+        ))
+
+    @staticmethod
+    def _render(product_id: UUID, *, staff: bool) -> dict:
+        return ProductSerializer(selectors.product_detail(product_id, staff=staff)).data
+
+    @extend_schema(operation_id="products_update", summary="Replace a product (staff)",
+                   request=ProductSerializer,
+                   responses={200: ProductSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND,
+                              409: SKU_TAKEN, **WRITE_ERRORS})
+    def put(self, request, product_id: UUID):
+        return self._update(request, product_id, partial=False)
+
+    @extend_schema(operation_id="products_partial_update", summary="Change some fields of a product (staff)",
+                   request=ProductSerializer,
+                   responses={200: ProductSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND,
+                              409: SKU_TAKEN, **WRITE_ERRORS})
+    def patch(self, request, product_id: UUID):
+        return self._update(request, product_id, partial=True)
+
+    def _update(self, request, product_id: UUID, *, partial: bool) -> Response:
+        serializer = ProductSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        product = services.update_product(product_id, **serializer.validated_data)
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(operation_id="products_destroy",
+                   summary="Take a product out of the public catalogue (staff)",
+                   description="Sets the status to `inactive`: the public gets 404, staff and payment "
+                               "history still see it.",
+                   responses={204: OpenApiResponse(description="Deactivated."), 404: NOT_FOUND,
+                              **WRITE_ERRORS})
+    def delete(self, request, product_id: UUID):
+        services.deactivate_product(product_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,95 @@
+"""Writes to the catalogue. Each runs in one transaction on the products database and
+invalidates the public catalogue cache once it commits."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from apps.products import catalogue_cache
+from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
+from apps.products.models import Category, Product, StockState
+
+
+def create_category(*, name: str, slug: str, parent: Category | None) -> Category:
+    with transaction.atomic(using="products"):
+        if Category.objects.filter(slug=slug).exists():
+            raise SlugTaken()
+        try:
+            with transaction.atomic(using="products"):
+                category = Category.objects.create(name=name, slug=slug, parent=parent)
+        except IntegrityError:
+            raise SlugTaken() from None  # a concurrent create took it
+        catalogue_cache.invalidate_on_commit()
+    return category
+
+
+def _save(product: Product) -> Product:
+    if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
+        raise SkuTaken()
+    try:
+        with transaction.atomic(using="products"):
+            product.save()
+    except IntegrityError:
+        raise SkuTaken() from None  # a concurrent write took it
+    catalogue_cache.invalidate_on_commit()
+    return product
+
+
+def create_product(**fields) -> Product:
+    with transaction.atomic(using="products"):
+        product = Product(**fields)
+        stock = StockState.objects.filter(product_id=product.id).first()
+        product.in_stock = stock is not None and stock.available > 0
+        return _save(product)
+
+
+def create_products_in_bulk(products: list[Product]) -> None:
+    """Insert many new products at once (seeding); SKUs already taken are skipped."""
+    with transaction.atomic(using="products"):
+        stocked = set(StockState.objects.filter(product_id__in=[p.id for p in products], available__gt=0)
+                      .values_list("product_id", flat=True))
+        for product in products:
+            product.in_stock = product.id in stocked
+        Product.objects.bulk_create(products, ignore_conflicts=True)
+        catalogue_cache.invalidate_on_commit()
+
+
+def update_product(product_id: UUID, **fields) -> Product:
+    with transaction.atomic(using="products"):
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None:
+            raise ProductNotFound()
+        for name, value in fields.items():
+            setattr(product, name, value)
+        return _save(product)
+
+
+def deactivate_product(product_id: UUID) -> None:
+    """Takes the product out of the public catalogue; staff and payment history still see it."""
+    with transaction.atomic(using="products"):
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None:
+            raise ProductNotFound()
+        if product.status != Product.Status.INACTIVE:
+            product.status = Product.Status.INACTIVE
+            product.save(update_fields=["status", "updated_at"])
+            catalogue_cache.invalidate_on_commit()
+
+
+def record_stock(product_id: UUID, available: int, as_of: datetime) -> None:
+    """Apply a stock level reported by inventory; an older report than the last one is ignored."""
+    with transaction.atomic(using="products"):
+        state, created = StockState.objects.select_for_update().get_or_create(
+            product_id=product_id, defaults={"available": available, "as_of": as_of},
+        )
+        if not created:
+            if as_of < state.as_of:
+                return
+            state.available, state.as_of = available, as_of
+            state.save(update_fields=["available", "as_of"])
+        changed = Product.objects.filter(pk=product_id).exclude(in_stock=available > 0).update(
+            in_stock=available > 0,
+        )
+        if changed:
+            catalogue_cache.invalidate_on_commit()

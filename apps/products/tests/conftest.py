@@ -1,0 +1,46 @@
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.products import services
+from tests.support.auth import bearer
+
+
+def _client_with(authorization: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=authorization)
+    return client
+
+
+@pytest.fixture
+def staff_client():
+    return _client_with(bearer(is_staff=True))
+
+
+@pytest.fixture
+def shopper_client():
+    return _client_with(bearer())
+
+
+@pytest.fixture
+def make_product():
+    counter = iter(range(1, 10_000))
+
+    def make(**fields):
+        number = next(counter)
+        fields = {"sku": f"TEST-{number:04d}", "name": f"Product {number}", "price": Decimal("10.00"),
+                  **fields}
+        return services.create_product(**fields)
+
+    return make
+
+
+@pytest.fixture
+def make_category():
+    def make(name, parent=None, slug=None):
+        from django.utils.text import slugify
+
+        return services.create_category(name=name, slug=slug or slugify(name), parent=parent)
+
+    return make

@@ -1,0 +1,81 @@
+"""The catalogue admin: list, search and filters without N+1, the category tree, and writes
+that reach the cached public catalogue."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import connections, transaction
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from apps.products.models import Product
+
+pytestmark = pytest.mark.django_db(databases=["users", "products"])
+
+
+@pytest.fixture
+def staff_browser(client):
+    staff = get_user_model().objects.create_superuser(email="staff@example.com", password="x-long-pass-1")
+    client.force_login(staff)
+    return client
+
+
+def _changelist_queries(browser, query=""):
+    with CaptureQueriesContext(connections["products"]) as queries:
+        response = browser.get(f"/admin/products/product/{query}")
+    assert response.status_code == 200
+    return response, len(queries)
+
+
+def test_product_list_costs_the_same_queries_for_5_or_40_products(staff_browser, make_product, make_category):
+    category = make_category("Tea")
+    for _ in range(5):
+        make_product(category=category)
+    _, few = _changelist_queries(staff_browser)
+    for _ in range(35):
+        make_product(category=category)
+    response, many = _changelist_queries(staff_browser)
+    assert many == few
+    assert b'name="form-0-price"' in response.content  # price is editable in the list
+
+
+def test_product_list_searches_name_and_sku_and_filters_status_and_category(
+        staff_browser, make_product, make_category):
+    tea = make_category("Tea")
+    make_product(sku="TEA-GREEN", name="Sencha", category=tea)
+    make_product(sku="MUG-1", name="Green mug", status=Product.Status.INACTIVE)
+    response, _ = _changelist_queries(staff_browser, "?q=TEA-GREEN")
+    assert b"Sencha" in response.content and b"Green mug" not in response.content
+    response, _ = _changelist_queries(staff_browser, "?q=green")
+    assert b"Sencha" in response.content and b"Green mug" in response.content
+    response, _ = _changelist_queries(staff_browser, "?status__exact=inactive")
+    assert b"Green mug" in response.content and b"Sencha" not in response.content
+    response, _ = _changelist_queries(staff_browser, f"?category__id__exact={tea.id}")
+    assert b"Sencha" in response.content and b"Green mug" not in response.content
+
+
+def test_category_list_shows_the_tree(staff_browser, make_category):
+    home = make_category("Home")
+    kitchen = make_category("Kitchen", parent=home)
+    make_category("Knives", parent=kitchen)
+    make_category("Garden")
+    response = staff_browser.get("/admin/products/category/")
+    html = response.content.decode()
+    positions = [html.index(f">{name}</span>") for name in ("Garden", "Home", "Kitchen", "Knives")]
+    assert positions == sorted(positions)  # depth-first
+    assert '<span style="padding-left: 3.0em">Knives</span>' in html
+    add_form = staff_browser.get("/admin/products/category/add/").content.decode()
+    assert "prepopulated" in add_form
+
+
+@pytest.mark.django_db(databases=["users", "products"], transaction=True)
+def test_an_admin_price_edit_reaches_the_cached_public_catalogue(api_client, make_product):
+    product = make_product(price=Decimal("10.00"))
+    assert api_client.get(f"/api/v1/products/{product.id}").json()["price"] == "10.00"
+    product_admin = admin.site._registry[Product]
+    product.price = Decimal("12.00")
+    with transaction.atomic(using="products"):  # as the admin's changelist saves
+        product_admin.save_model(RequestFactory().post("/admin/"), product, form=None, change=True)
+    assert api_client.get(f"/api/v1/products/{product.id}").json()["price"] == "12.00"
