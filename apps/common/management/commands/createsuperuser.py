@@ -9,6 +9,12 @@ from config.routers import database_for
 
 
 class Command(createsuperuser.Command):
+    help = (
+        "Create a staff superuser who signs in to the admin with their email, in the database that "
+        "holds the user table (users' where users is served, else this process's default). "
+        "--noinput reads DJANGO_SUPERUSER_EMAIL and DJANGO_SUPERUSER_PASSWORD."
+    )
+
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.set_defaults(database=database_for("users", "user"))

@@ -1,0 +1,86 @@
+"""Operator commands: every one explains itself, and `check_services` reaches every dependency."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import pytest
+from django.core.management import call_command, get_commands, load_command_class
+from grpc_health.v1 import health, health_pb2_grpc
+
+from tests.support.processes import REPO_ROOT, database_env, free_port, manage
+
+PROJECT_COMMANDS = sorted(
+    name for name, app in get_commands().items()
+    if app.startswith("apps.") and (REPO_ROOT / Path(*app.split("."))).is_dir()
+)
+
+
+def test_the_project_has_its_operator_commands():
+    assert {"seed_demo", "release_expired_reservations", "reconcile_inventory", "check_services",
+            "purge_idempotency_keys", "migrate", "createsuperuser"} <= set(PROJECT_COMMANDS)
+
+
+@pytest.mark.parametrize("name", PROJECT_COMMANDS)
+def test_help_describes_the_command(name):
+    command = load_command_class(get_commands()[name], name)
+    assert len(command.help) >= 40, f"{name} needs a help text that says what it does"
+    result = manage([name, "--help"], {})
+    assert result.returncode == 0, result.stderr
+    assert " ".join(command.help.split()[:5]) in " ".join(result.stdout.split())
+
+
+def rows_of(output: str) -> dict[str, list[str]]:
+    lines = output.splitlines()
+    assert lines[0].split() == ["name", "target", "status", "latency"]
+    return {line.split()[0]: line.split()[1:] for line in lines[1:]}
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_check_services_reaches_every_database_and_redis(capsys):
+    call_command("check_services")
+    rows = rows_of(capsys.readouterr().out)
+    assert set(rows) == {"database:default", "database:users", "database:products",
+                         "database:inventory", "database:payments", "redis"}
+    for name, (_target, status, latency, unit) in rows.items():
+        assert status == "ok" and unit == "ms" and int(latency) >= 0, name
+    assert "shop_inventory" in rows["database:inventory"][0]
+    assert rows["redis"][0].startswith("redis://127.0.0.1:6379/")
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_check_services_fails_naming_a_database_that_is_down():
+    env = {**database_env(), "DATABASE_URL_INVENTORY": "postgres://postgres@127.0.0.1:1/nowhere"}
+    result = manage(["check_services"], env)
+    assert result.returncode == 1
+    assert "1 dependency check(s) failed: database:inventory." in result.stderr
+    rows = rows_of(result.stdout)
+    assert rows["database:inventory"][:2] == ["127.0.0.1:1/nowhere", "FAIL"]
+    assert rows["database:default"][1] == "ok"
+
+
+@pytest.fixture
+def grpc_health_server():
+    """A real gRPC server answering the standard health service, as `grpcserve` does."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=2))
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    port = free_port()
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=None)
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_check_services_asks_the_grpc_servers_of_the_apps_it_calls(grpc_health_server):
+    env = {**database_env(["payments"]), "USERS_GRPC_TARGET": grpc_health_server,
+           "PRODUCTS_GRPC_TARGET": "127.0.0.1:1", "INVENTORY_GRPC_TARGET": ""}
+    result = manage(["check_services"], env)
+    rows = rows_of(result.stdout)
+    assert rows["grpc:users"][:2] == [grpc_health_server, "ok"]
+    assert rows["grpc:products"][:2] == ["127.0.0.1:1", "FAIL"]
+    assert rows["grpc:inventory"][:3] == ["not", "configured", "FAIL"]
+    assert "grpc:payments" not in rows  # served here
+    assert result.returncode == 1
+    assert "2 dependency check(s) failed: grpc:products, grpc:inventory." in result.stderr
+
