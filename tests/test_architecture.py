@@ -75,3 +75,20 @@ def test_queries_one_after_another_are_fine():
         connections["users"].cursor().execute("SELECT 1")
     with transaction.atomic(using="products"):
         connections["products"].cursor().execute("SELECT 1")
+
+
+@pytest.mark.django_db(databases=["users", "products"], transaction=True)
+def test_the_admin_change_log_may_be_written_inside_an_apps_transaction():
+    from django.contrib.admin.models import ADDITION, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+
+    from apps.products.models import Category
+    from tests.support.users import StaffFactory
+
+    staff = StaffFactory()
+    with transaction.atomic(using="products"):
+        category = Category.objects.create(name="Logged", slug="logged")
+        LogEntry.objects.log_actions(staff.pk, [category], ADDITION)
+    assert LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Category), object_id=str(category.pk)
+    ).exists()

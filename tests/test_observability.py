@@ -2,12 +2,10 @@
 
 import json
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import jwt
 import pytest
 import requests
 import yaml
@@ -32,16 +30,9 @@ from tests.support.processes import (
     start_process,
     wait_for_port,
 )
+from tests.support.users import access_token
 
-JWT_KEY = "observability-test-signing-key-of-some-length"
 LINE_FIELDS = {"time", "level", "logger", "message", "service"}
-
-
-def _access_token(user_id: str) -> str:
-    now = int(time.time())
-    claims = {"token_type": "access", "user_id": user_id, "is_staff": False, "jti": uuid.uuid4().hex,
-              "iat": now, "exp": now + 300, "iss": "shop-users", "aud": "shop"}
-    return jwt.encode(claims, JWT_KEY, algorithm="HS256")
 
 
 def _json_lines(text: str) -> list[dict]:
@@ -66,10 +57,10 @@ def _samples(body: str) -> dict[tuple[str, tuple], float]:
 @pytest.mark.django_db(databases="__all__")
 class TestJsonLogsOfARealServer:
     def test_lines_are_json_with_context_and_carry_no_secret(self):
-        token = _access_token(str(uuid.uuid4()))
-        user_id = jwt.decode(token, options={"verify_signature": False})["user_id"]
-        server = start_http_server("observability-logs", {**database_env(), "JWT_SIGNING_KEY": JWT_KEY,
-                                                          "SERVICE_NAME": "shop-under-test"})
+        user_id = str(uuid.uuid4())
+        token = access_token(user_id)
+        server = start_http_server("observability-logs",
+                                   {**database_env(), "SERVICE_NAME": "shop-under-test"})
         try:
             secret_query = "tok_visa_4242_from_query"
             missing = requests.get(
@@ -107,7 +98,7 @@ class TestJsonLogsOfARealServer:
         assert any(line.get("request_id") == "req-observability-1" for line in django_warnings)
 
     def test_secrets_in_fields_messages_and_tracebacks_are_redacted(self):
-        jwt_value = _access_token("someone")
+        jwt_value = access_token()
         script = f"""
 import logging, structlog
 log = logging.getLogger("apps.users.services")

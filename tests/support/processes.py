@@ -98,10 +98,15 @@ def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) 
 
 
 def database_env(apps=None) -> dict[str, str]:
-    """Environment that points a child process at this test run's databases and Redis."""
+    """Environment that points a child process at this test run's databases and Redis, and
+    shares its secrets, so tokens issued on either side verify on the other."""
     from django.conf import settings
 
-    env = {}
+    env = {
+        "JWT_SIGNING_KEY": settings.JWT_KEYS.signing_pem,
+        "SERVICE_AUTH_SECRET": settings.SERVICE_AUTH_SECRET,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+    }
     for alias, db in settings.DATABASES.items():
         url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         if alias == "default":

@@ -39,8 +39,13 @@ def access_token(user_id=None, *, is_staff: bool = False) -> str:
     return str(token)
 
 
+def authorization(user_id=None, *, is_staff: bool = False) -> str:
+    """An `Authorization` header value; no user row is needed (services trust the token)."""
+    return f"Bearer {access_token(user_id, is_staff=is_staff)}"
+
+
 def bearer(user=None, *, user_id=None, is_staff: bool = False) -> dict[str, str]:
     """Headers for the test client: `client.get(url, headers=bearer(user))`."""
     if user is not None:
         user_id, is_staff = user.id, user.is_staff
-    return {"Authorization": f"Bearer {access_token(user_id, is_staff=is_staff)}"}
+    return {"Authorization": authorization(user_id, is_staff=is_staff)}

@@ -2,19 +2,11 @@ import uuid
 from collections.abc import Iterable
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import StockRecord
-
-
-def bearer(is_staff: bool, user_id: uuid.UUID | None = None) -> str:
-    # A local stand-in until tests/support/auth.py (products branch) lands on main.
-    token = AccessToken()
-    token["user_id"] = str(user_id or uuid.uuid4())
-    token["is_staff"] = is_staff
-    return f"Bearer {token}"
+from tests.support.users import authorization
 
 
 @pytest.fixture
@@ -24,13 +16,13 @@ def staff_id():
 
 @pytest.fixture
 def staff_client(api_client, staff_id):
-    api_client.credentials(HTTP_AUTHORIZATION=bearer(is_staff=True, user_id=staff_id))
+    api_client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=True, user_id=staff_id))
     return api_client
 
 
 @pytest.fixture
 def shopper_client(api_client):
-    api_client.credentials(HTTP_AUTHORIZATION=bearer(is_staff=False))
+    api_client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=False))
     return api_client
 
 

@@ -10,7 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.inventory import interface as inventory
-from tests.support.auth import bearer
+from tests.support.users import authorization
 
 PURCHASE_DATABASES = ["products", "inventory", "payments"]
 VISA = "tok_visa"
@@ -18,7 +18,7 @@ VISA = "tok_visa"
 
 def client_for(user_id: uuid.UUID | None = None, *, is_staff: bool = False) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=bearer(is_staff=is_staff, user_id=user_id or uuid.uuid4()))
+    client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=is_staff, user_id=user_id or uuid.uuid4()))
     return client
 
 

@@ -6,12 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from django.conf import settings
 
 from apps.payments.models import OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
-from tests.support.auth import bearer
 from tests.support.processes import database_env, start_http_server
+from tests.support.users import authorization
 
 REQUESTS = 100
 
@@ -20,8 +19,8 @@ REQUESTS = 100
 def test_one_key_charges_once_under_100_concurrent_requests(make_product, shopper_id):
     product = make_product(stock=10)
     server = start_http_server("payments-one-key",
-                               {**database_env(), "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY})
-    headers = {"Authorization": bearer(user_id=shopper_id), "Idempotency-Key": "one-key"}
+                               database_env())
+    headers = {"Authorization": authorization(user_id=shopper_id), "Idempotency-Key": "one-key"}
     body = purchase_body([(product, 1)])
     start = threading.Barrier(REQUESTS)
 

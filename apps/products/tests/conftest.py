@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.products import services
-from tests.support.auth import bearer
+from tests.support.users import authorization
 
 
 def _client_with(authorization: str) -> APIClient:
@@ -15,12 +15,12 @@ def _client_with(authorization: str) -> APIClient:
 
 @pytest.fixture
 def staff_client():
-    return _client_with(bearer(is_staff=True))
+    return _client_with(authorization(is_staff=True))
 
 
 @pytest.fixture
 def shopper_client():
-    return _client_with(bearer())
+    return _client_with(authorization())
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.db import connections
 from apps.common.outbox import apply_event
 from apps.products.models import Product
 from apps.products.tests.test_events import stock_changed
-from tests.support.auth import bearer
 from tests.support.processes import database_env, start_http_server
+from tests.support.users import authorization
 
 pytestmark = pytest.mark.django_db(databases=["products"], transaction=True)
 
@@ -82,7 +82,7 @@ def test_two_processes_sharing_redis_see_each_others_writes(make_product):
     writer = start_http_server("products-cache-writer", env)
     reader = start_http_server("products-cache-reader", env)
     try:
-        staff = {"Authorization": bearer(is_staff=True)}
+        staff = {"Authorization": authorization(is_staff=True)}
         product = make_product(name="Kettle", price=Decimal("30.00"))
         detail = f"/api/v1/products/{product.id}"
         listing = "/api/v1/products?max_price=50"
