@@ -1,13 +1,17 @@
 """Operator commands: every one explains itself, and `check_services` reaches every dependency."""
 
+import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
+from django.db import transaction
 from grpc_health.v1 import health, health_pb2_grpc
 
+from apps.common.outbox import emit
 from tests.support.processes import REPO_ROOT, database_env, free_port, manage
 
 PROJECT_COMMANDS = sorted(
@@ -17,8 +21,9 @@ PROJECT_COMMANDS = sorted(
 
 
 def test_the_project_has_its_operator_commands():
-    assert {"seed_demo", "release_expired_reservations", "reconcile_inventory", "check_services",
-            "purge_idempotency_keys", "migrate", "createsuperuser"} <= set(PROJECT_COMMANDS)
+    assert {"seed_demo", "relay_outbox", "replay_dlq", "release_expired_reservations",
+            "reconcile_inventory", "check_services", "purge_idempotency_keys", "migrate",
+            "createsuperuser"} <= set(PROJECT_COMMANDS)
 
 
 @pytest.mark.parametrize("name", PROJECT_COMMANDS)
@@ -57,6 +62,29 @@ def test_check_services_fails_naming_a_database_that_is_down():
     rows = rows_of(result.stdout)
     assert rows["database:inventory"][:2] == ["127.0.0.1:1/nowhere", "FAIL"]
     assert rows["database:default"][1] == "ok"
+
+
+@pytest.mark.kafka
+@pytest.mark.django_db(databases="__all__")
+def test_check_services_reaches_kafka_where_it_is_configured(kafka_broker, settings, capsys):
+    settings.KAFKA_BOOTSTRAP_SERVERS = kafka_broker.bootstrap_servers
+    call_command("check_services")
+    target, status, *_ = rows_of(capsys.readouterr().out)["kafka"]
+    assert (target, status) == (kafka_broker.bootstrap_servers, "ok")
+
+
+@pytest.mark.django_db(databases="__all__")
+def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys):
+    with transaction.atomic(using="payments"):
+        for _ in range(5):
+            emit("payments", "payments.refunded", {"payment_id": str(uuid.uuid4()), "items": [],
+                                                   "restock": False}, key=str(uuid.uuid4()))
+    call_command("relay_outbox", "--app", "payments", "--batch-size", "2")
+    output = capsys.readouterr()
+    assert "payments: relayed 5 event(s)" in output.out
+    assert re.search(r"Relaying payments: 100%.*5/5", output.err)
+    call_command("relay_outbox", "--app", "payments")
+    assert "payments: relayed 0 event(s)" in capsys.readouterr().out
 
 
 @pytest.fixture

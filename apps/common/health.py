@@ -17,6 +17,8 @@ from django.db import connections
 from django.http import JsonResponse
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from apps.common import kafka
+from apps.common.relay import publishing_apps
 from config.routes import GRPC_CALLERS
 from config.service_apps import DOMAIN_APPS, is_served, served_apps
 
@@ -53,20 +55,26 @@ def readyz(request):
 
 
 def readiness_checks() -> dict[str, Check]:
-    """What this process cannot serve without: its databases, Redis."""
+    """What this process cannot serve without: its databases, Redis, Kafka where it publishes."""
     checks = {
         f"database:{alias}": Check(_database_target(alias), _database_check(alias))
         for alias in settings.DATABASES
     }
     if settings.REDIS_URL:
         checks["redis"] = Check(_url_target(settings.REDIS_URL), _redis_check)
+    if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
+        # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
+        checks["kafka"] = _kafka_check()
     return checks
 
 
 def dependency_checks() -> dict[str, Check]:
-    """Readiness plus the gRPC servers of the apps this process calls. Those stay out of /readyz:
-    a dead dependency degrades a few requests to 503 (circuit breaker), not the whole process."""
+    """Readiness plus Kafka wherever it is configured (workers consume from it) and the gRPC
+    servers of the apps this process calls. Those stay out of /readyz: a dead dependency degrades
+    a few requests to 503 (circuit breaker), not the whole process."""
     checks = readiness_checks()
+    if settings.KAFKA_BOOTSTRAP_SERVERS:
+        checks.setdefault("kafka", _kafka_check())
     for app in called_apps():
         target = settings.GRPC_TARGETS[app]
         checks[f"grpc:{app}"] = Check(target or "not configured", _grpc_check(app, target))
@@ -126,6 +134,11 @@ def _database_check(alias):
             connections[alias].close()  # this worker thread's connection must not leak
 
     return check
+
+
+def _kafka_check() -> Check:
+    return Check(settings.KAFKA_BOOTSTRAP_SERVERS,
+                 lambda: kafka.check_broker(timeout=CHECK_TIMEOUT_SECONDS - 1))
 
 
 def _redis_check():
