@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
-from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
@@ -222,6 +222,12 @@ if "payments" in SERVICE_APPS:
 
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
+GRPC_PORT = env_int("GRPC_PORT", 50051)  # where `manage.py grpcserve` listens
+# Every remote call's deadline (retries included); the breaker opens after this many consecutive
+# unanswered calls and lets a trial call through after the cool-down.
+GRPC_DEADLINE_SECONDS = env_float("GRPC_DEADLINE_SECONDS", 2.0)
+GRPC_BREAKER_FAILURES = env_int("GRPC_BREAKER_FAILURES", 5)
+GRPC_BREAKER_RESET_SECONDS = env_float("GRPC_BREAKER_RESET_SECONDS", 5.0)
 
 # --- Observability -----------------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False
