@@ -2,17 +2,14 @@
 
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import grpc
 import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.db import transaction
-from grpc_health.v1 import health, health_pb2_grpc
 
 from apps.common.outbox import emit
-from tests.support.processes import REPO_ROOT, database_env, free_port, manage
+from tests.support.processes import REPO_ROOT, database_env, manage, start_grpc_server
 
 PROJECT_COMMANDS = sorted(
     name for name, app in get_commands().items()
@@ -88,24 +85,19 @@ def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys):
 
 
 @pytest.fixture
-def grpc_health_server():
-    """A real gRPC server answering the standard health service, as `grpcserve` does."""
-    server = grpc.server(ThreadPoolExecutor(max_workers=2))
-    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
-    port = free_port()
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    yield f"127.0.0.1:{port}"
-    server.stop(grace=None)
+def users_grpc_server(django_db_setup):
+    server = start_grpc_server("check-services-users-grpc", database_env(["users"]))
+    yield server.address
+    server.stop()
 
 
 @pytest.mark.django_db(databases="__all__")
-def test_check_services_asks_the_grpc_servers_of_the_apps_it_calls(grpc_health_server):
-    env = {**database_env(["payments"]), "USERS_GRPC_TARGET": grpc_health_server,
+def test_check_services_asks_the_grpc_servers_of_the_apps_it_calls(users_grpc_server):
+    env = {**database_env(["payments"]), "USERS_GRPC_TARGET": users_grpc_server,
            "PRODUCTS_GRPC_TARGET": "127.0.0.1:1", "INVENTORY_GRPC_TARGET": ""}
     result = manage(["check_services"], env)
     rows = rows_of(result.stdout)
-    assert rows["grpc:users"][:2] == [grpc_health_server, "ok"]
+    assert rows["grpc:users"][:2] == [users_grpc_server, "ok"]
     assert rows["grpc:products"][:2] == ["127.0.0.1:1", "FAIL"]
     assert rows["grpc:inventory"][:3] == ["not", "configured", "FAIL"]
     assert "grpc:payments" not in rows  # served here
