@@ -10,9 +10,10 @@ from config.routers import database_for
 
 class Command(createsuperuser.Command):
     help = (
-        "Create a staff superuser who signs in to the admin with their email, in the database that "
-        "holds the user table (users' where users is served, else this process's default). "
-        "--noinput reads DJANGO_SUPERUSER_EMAIL and DJANGO_SUPERUSER_PASSWORD."
+        "Create a staff superuser, who signs in to the admin with their email. Run it where users is "
+        "served: the account lives in the users database, and the admins of processes that do not "
+        "serve users accept it too. --noinput reads DJANGO_SUPERUSER_EMAIL and "
+        "DJANGO_SUPERUSER_PASSWORD."
     )
 
     def add_arguments(self, parser):
