@@ -19,7 +19,7 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
-.PHONY: run run-split stop-split test install tools manifests services nginx lint bench clean protos
+.PHONY: run run-split stop-split test install tools manifests services browser nginx lint bench clean protos
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -53,6 +53,10 @@ services:
 nginx:
 	@command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
+## Debian's Chromium for the browser tests: Playwright drives it and downloads no browser of its own.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## Serve the monolith on http://127.0.0.1:8000 with the embedded defaults (SQLite, in-process events).
 run: install
 	$(PY) manage.py migrate --verbosity 0
@@ -70,7 +74,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 ## The whole suite against PostgreSQL, Redis and a throw-away Kafka broker.
-test: install tools services nginx lint
+test: install tools services browser nginx lint
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 clean:

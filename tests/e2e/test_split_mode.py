@@ -1,5 +1,5 @@
-"""What only split mode has: the proxy's routing, dead dependencies, and signing in to the admin
-of a service that does not hold the users."""
+"""What only split mode has: the proxy's routing and dead dependencies. (Staff signing in to a
+products-only admin through users is tests/test_split_admin.py.)"""
 
 import re
 import time
@@ -101,38 +101,3 @@ def test_a_dead_dependency_fails_purchases_fast_charges_nothing_and_heals(split_
     healed = eventually(purchase_succeeds, f"purchases to succeed again after {dependency} restarted")
     assert "Idempotent-Replayed" not in healed.headers
     assert sandbox_charges(split_deployment) == charges + 1
-
-
-def admin_session(base_url: str, email: str, password: str) -> tuple[requests.Session, requests.Response]:
-    """Sign in through the admin's login form (CSRF token included), as a browser does."""
-    session = requests.Session()
-    form = session.get(f"{base_url}/admin/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text).group(1)
-    response = session.post(f"{base_url}/admin/login/?next=/admin/", timeout=10, data={
-        "csrfmiddlewaretoken": token, "username": email, "password": password, "next": "/admin/",
-    }, headers={"Referer": f"{base_url}/admin/login/"})
-    return session, response
-
-
-def test_staff_sign_in_to_a_services_admin_through_the_users_service(split_deployment):
-    topology = split_deployment.topology
-    products_admin = topology.service_url("products")
-
-    session, response = admin_session(products_admin, split_deployment.staff_email,
-                                      split_deployment.staff_password)
-    assert response.status_code == 200
-    assert response.url == f"{products_admin}/admin/"
-    assert "/admin/products/product/" in response.text
-    for other in ("users", "inventory", "payments"):
-        assert f"/admin/{other}/" not in response.text
-    assert session.get(f"{products_admin}/admin/products/product/", timeout=10).status_code == 200
-    with psycopg.connect(topology.database_url("products", "default")) as connection:
-        shadow = connection.execute("SELECT is_staff, password FROM users_user WHERE email = %s",
-                                    [split_deployment.staff_email]).fetchone()
-    assert shadow[0] is True
-    assert shadow[1].startswith("!")  # unusable: the password lives only in users
-
-    shopper_email = Api(split_deployment.base_url).register()
-    _, refused = admin_session(products_admin, shopper_email, "correct-Horse-battery-9")
-    assert refused.url.startswith(f"{products_admin}/admin/login/")
-    assert "Please enter the correct email" in refused.text
