@@ -183,7 +183,9 @@ CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_DEFAULT_QUEUE = "shop"
+# Processes that share one Redis broker but serve different apps each need their own queue, or a
+# worker would run another app's tasks (the split topology of `make run-split` and the tests).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "shop")
 # Periodic tasks. The relay covers every publishing app this deployment serves; the others run
 # only where their app is served.
 CELERY_BEAT_SCHEDULE = {
@@ -236,6 +238,12 @@ LOG_FORMAT = env_str("LOG_FORMAT", "json")
 if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, got {LOG_FORMAT!r}.")
 LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
+
+# Browsers share cookies between ports of one host: in split mode each service's admin (one port
+# each, or one port-forward each) keeps its own session and CSRF cookie, or signing in to one
+# would sign out of the other.
+SESSION_COOKIE_NAME = f"sessionid_{SERVICE_NAME}"
+CSRF_COOKIE_NAME = f"csrftoken_{SERVICE_NAME}"
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

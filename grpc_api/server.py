@@ -10,7 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from apps.common.errors import DomainError
-from apps.common.health import run_checks
+from apps.common.health import readiness_checks, run_checks
 from grpc_api.auth import ServiceTokenServerInterceptor
 from grpc_api.errors import abort_with
 from grpc_api.metrics import MetricsServerInterceptor
@@ -59,11 +59,12 @@ class ReadinessHealthServicer(health.HealthServicer):
 
     def refresh(self) -> list[str]:
         """Run the readiness checks and report them; return the failing ones."""
-        results = run_checks()
-        failing = sorted(name for name, error in results.items() if error)
+        results = run_checks(readiness_checks())
+        failing = sorted(name for name, result in results.items() if result.error)
         if failing != self.failing:
             if failing:
-                logger.warning("not ready: %s", "; ".join(f"{name}: {results[name]}" for name in failing))
+                reasons = "; ".join(f"{name}: {results[name].error}" for name in failing)
+                logger.warning("not ready: %s", reasons)
             else:
                 logger.info("ready")
         self.failing = failing

@@ -12,6 +12,7 @@ process, with the same idempotency, so one process shows the whole flow.
 """
 
 import logging
+from collections.abc import Callable
 
 from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
@@ -41,8 +42,9 @@ def publishing_apps(among=None) -> list[str]:
     ]
 
 
-def relay_outbox(app: str, batch_size: int = 200) -> int:
-    """Relay every unsent event of `app`; return how many went out.
+def relay_outbox(app: str, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
+    """Relay every unsent event of `app`; return how many went out. `progress` is told how many
+    went out after each batch.
 
     Raises `RelayError` when a batch could not be delivered completely; what was delivered is
     marked sent and each failed row records its attempt and error, staying unsent.
@@ -65,6 +67,8 @@ def relay_outbox(app: str, batch_size: int = 200) -> int:
             failures = _dispatch_in_process(app, rows)
         relayed += len(rows) - len(failures)
         metrics.EVENTS_RELAYED.labels(app=app, outcome="published").inc(len(rows) - len(failures))
+        if progress is not None:
+            progress(len(rows) - len(failures))
         if failures:
             metrics.EVENTS_RELAYED.labels(app=app, outcome="failed").inc(len(failures))
             raise RelayError(

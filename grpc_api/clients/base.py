@@ -32,6 +32,8 @@ class RemoteApp:
     service: ServiceDescriptor
     stub_class: type
     idempotent_methods: frozenset[str]  # RPC names that may be retried
+    # RPCs that are slow by design get a longer deadline than GRPC_DEADLINE_SECONDS.
+    deadline_factors: dict[str, float] = {}
 
     def __init__(self, target: str):
         self.target = target
@@ -45,7 +47,8 @@ class RemoteApp:
     def _call(self, method: str, request):
         self.breaker.before_call()
         try:
-            response = getattr(self._get_stub(), method)(request, timeout=settings.GRPC_DEADLINE_SECONDS)
+            timeout = settings.GRPC_DEADLINE_SECONDS * self.deadline_factors.get(method, 1)
+            response = getattr(self._get_stub(), method)(request, timeout=timeout)
         except grpc.RpcError as rpc_error:
             domain_error = domain_error_from(rpc_error, self.interface)
             if rpc_error.code() in _UNANSWERED and domain_error is None:

