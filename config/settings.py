@@ -148,6 +148,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
+    ],
 }
 
 # --- JWT (issued by users, verified statelessly everywhere) ------------------------------------
