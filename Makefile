@@ -19,7 +19,7 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
-.PHONY: run test install tools manifests services lint bench clean
+.PHONY: run test install tools manifests services lint bench clean protos
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -64,3 +64,7 @@ test: install tools services lint
 
 clean:
 	rm -rf var test-artifacts
+
+## Regenerate grpc_api/gen/ from grpc_api/protos/ (a test checks the committed stubs match).
+protos: install
+	$(PY) grpc_api/generate.py

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
-from config.env import env_bool, env_database, env_int, env_list, env_str
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
@@ -187,12 +187,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "shop"
-# Periodic tasks, each only where its app is served.
-CELERY_BEAT_SCHEDULE = {}
+# Periodic tasks. The relay covers every publishing app this deployment serves; the others run
+# only where their app is served.
+CELERY_BEAT_SCHEDULE = {
+    # Catches whatever the after-commit nudge missed (Kafka or the broker down, a crash).
+    "relay-outboxes": {
+        "task": "common.relay_outboxes",
+        "schedule": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 5),
+        "options": {"expires": 30},
+    },
+}
 if "inventory" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] = {
         "task": "inventory.release_expired_reservations", "schedule": 60.0,
     }
+# Kafka clients (apps/common/kafka.py) and event consumers (apps/common/consumers.py).
+KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
+KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
+KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
+EVENT_HANDLER_ATTEMPTS = env_int("EVENT_HANDLER_ATTEMPTS", 3)
+EVENT_HANDLER_BACKOFF_SECONDS = float(env_str("EVENT_HANDLER_BACKOFF_SECONDS", "0.5"))
 
 # --- Inventory ---------------------------------------------------------------------------------
 # How long unpaid checkouts hold their units before expiry gives them back.
@@ -211,6 +225,12 @@ if "payments" in SERVICE_APPS:
 
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
+GRPC_PORT = env_int("GRPC_PORT", 50051)  # where `manage.py grpcserve` listens
+# Every remote call's deadline (retries included); the breaker opens after this many consecutive
+# unanswered calls and lets a trial call through after the cool-down.
+GRPC_DEADLINE_SECONDS = env_float("GRPC_DEADLINE_SECONDS", 2.0)
+GRPC_BREAKER_FAILURES = env_int("GRPC_BREAKER_FAILURES", 5)
+GRPC_BREAKER_RESET_SECONDS = env_float("GRPC_BREAKER_RESET_SECONDS", 5.0)
 
 # --- Observability -----------------------------------------------------------------------------
 PROMETHEUS_EXPORT_MIGRATIONS = False

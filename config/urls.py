@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
 ]
 
+import_module("apps.common.admin")  # outbox and dead-letter views for operators
 for app in served_apps():
     import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))

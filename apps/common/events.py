@@ -67,7 +67,12 @@ class CloudEvent:
 
 def topic_for(event_type: str) -> str:
     """`payments.purchase_completed` is published on `payments.events`."""
-    return f"{event_type.split('.', 1)[0]}.events"
+    return app_topic(event_type.split(".", 1)[0])
+
+
+def app_topic(app: str) -> str:
+    """The topic an app publishes all its events on."""
+    return f"{app}.events"
 
 
 def handlers_for(app: str) -> dict[str, Handler]:

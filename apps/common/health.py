@@ -7,6 +7,9 @@ from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
 
+from apps.common import kafka
+from apps.common.relay import publishing_apps
+
 CHECK_TIMEOUT_SECONDS = 3
 
 
@@ -30,6 +33,9 @@ def readiness_checks() -> dict:
     checks = {f"database:{alias}": _database_check(alias) for alias in settings.DATABASES}
     if settings.REDIS_URL:
         checks["redis"] = _redis_check
+    if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
+        # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
+        checks["kafka"] = _kafka_check
     return checks
 
 
@@ -64,6 +70,10 @@ def _database_check(alias):
             connections[alias].close()  # this worker thread's connection must not leak
 
     return check
+
+
+def _kafka_check():
+    kafka.check_broker(timeout=CHECK_TIMEOUT_SECONDS - 1)
 
 
 def _redis_check():

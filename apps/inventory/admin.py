@@ -10,9 +10,17 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import F
 from django.template.response import TemplateResponse
 
+from apps.common.admin import OutboxEventAdmin
 from apps.common.errors import DomainError
 from apps.inventory import services
-from apps.inventory.models import Reservation, ReservationLine, SaleShortfall, StockAdjustment, StockRecord
+from apps.inventory.models import (
+    OutboxEvent,
+    Reservation,
+    ReservationLine,
+    SaleShortfall,
+    StockAdjustment,
+    StockRecord,
+)
 from apps.inventory.rest.serializers import MAX_QUANTITY
 
 
@@ -152,3 +160,6 @@ class SaleShortfallAdmin(admin.ModelAdmin):
     @admin.action(description="Mark the selected shortfalls resolved", permissions=["change"])
     def mark_resolved(self, request, queryset):
         self.message_user(request, f"{queryset.update(resolved=True)} shortfall(s) marked resolved.")
+
+
+admin.site.register(OutboxEvent, OutboxEventAdmin)

@@ -5,9 +5,10 @@ Money fields are read-only: a payment changes only through the services (the ref
 
 from django.contrib import admin, messages
 
+from apps.common.admin import OutboxEventAdmin
 from apps.common.errors import DomainError
 from apps.payments import services
-from apps.payments.models import Payment, PaymentItem
+from apps.payments.models import OutboxEvent, Payment, PaymentItem
 
 
 class PaymentItemInline(admin.TabularInline):
@@ -57,3 +58,6 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+admin.site.register(OutboxEvent, OutboxEventAdmin)

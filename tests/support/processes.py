@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -44,6 +46,11 @@ class ServerProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """host:port, as a gRPC target."""
+        return f"127.0.0.1:{self.port}"
 
     def stop(self, timeout: float = 10.0):
         if self.process.poll() is None:
@@ -93,6 +100,29 @@ def start_http_server(name: str, env: Mapping[str, str], timeout: float = 30.0) 
         except requests.RequestException:
             pass
         time.sleep(0.1)
+    server.stop()
+    raise TimeoutError(f"{name} did not become healthy:\n{server.log()[-3000:]}")
+
+
+def start_grpc_server(
+    name: str, env: Mapping[str, str], port: int | None = None, timeout: float = 30.0,
+) -> ServerProcess:
+    """Run `manage.py grpcserve` (on `port`, else a free one) and wait until its health service
+    answers SERVING."""
+    port = port or free_port()
+    server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port)
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(server.address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{name} exited early:\n{server.log()[-3000:]}")
+            try:
+                if health.Check(health_pb2.HealthCheckRequest(), timeout=1).status \
+                        == health_pb2.HealthCheckResponse.SERVING:
+                    return server
+            except grpc.RpcError:
+                time.sleep(0.1)
     server.stop()
     raise TimeoutError(f"{name} did not become healthy:\n{server.log()[-3000:]}")
 

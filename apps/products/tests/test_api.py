@@ -134,7 +134,7 @@ class TestProductWrites:
     def test_a_forged_token_is_401(self, api_client):
         api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
         _problem(api_client.post("/api/v1/products", NEW_PRODUCT, format="json"),
-                 401, "authentication_failed")
+                 401, "token_invalid")
 
 
 class TestDelete:

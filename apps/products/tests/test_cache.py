@@ -78,7 +78,7 @@ class TestInThisProcess:
 
 def test_two_processes_sharing_redis_see_each_others_writes(make_product):
     assert settings.REDIS_URL, "this test needs the shared Redis cache"
-    env = {**database_env(apps=["products"]), "JWT_SIGNING_KEY": settings.JWT_SIGNING_KEY}
+    env = database_env(apps=["products"])
     writer = start_http_server("products-cache-writer", env)
     reader = start_http_server("products-cache-reader", env)
     try:

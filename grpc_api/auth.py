@@ -1,0 +1,89 @@
+"""Service-to-service authentication: a short-lived HS256 token on every call.
+
+The calling process signs `{iss: its SERVICE_NAME, aud: the app it calls, iat, exp}` with
+`SERVICE_AUTH_SECRET` and sends it as `authorization: Bearer <token>`; the server rejects a call
+whose token is missing, forged, expired or meant for another app with UNAUTHENTICATED. Health
+and reflection stay open (probes and tooling carry no token).
+"""
+
+import time
+from collections import namedtuple
+
+import grpc
+import jwt
+from django.conf import settings
+
+ALGORITHM = "HS256"
+TOKEN_LIFETIME_SECONDS = 60
+OPEN_SERVICES = frozenset({
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+})
+
+
+def service_token(audience: str) -> str:
+    now = int(time.time())
+    claims = {"iss": settings.SERVICE_NAME, "aud": audience, "iat": now, "exp": now + TOKEN_LIFETIME_SECONDS}
+    return jwt.encode(claims, settings.SERVICE_AUTH_SECRET, algorithm=ALGORITHM)
+
+
+def verify_service_token(token: str, audience: str) -> dict:
+    """The token's claims; raises jwt.InvalidTokenError."""
+    return jwt.decode(
+        token, settings.SERVICE_AUTH_SECRET, algorithms=[ALGORITHM], audience=audience,
+        options={"require": ["iss", "aud", "iat", "exp"]},
+    )
+
+
+_CALL_DETAILS_FIELDS = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
+
+
+class _CallDetails(namedtuple("_CallDetails", _CALL_DETAILS_FIELDS), grpc.ClientCallDetails):
+    pass
+
+
+class ServiceTokenClientInterceptor(grpc.UnaryUnaryClientInterceptor):
+    def __init__(self, audience: str):
+        self.audience = audience
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        metadata = [*(client_call_details.metadata or ()),
+                    ("authorization", f"Bearer {service_token(self.audience)}")]
+        details = _CallDetails(
+            client_call_details.method, client_call_details.timeout, metadata,
+            client_call_details.credentials, client_call_details.wait_for_ready,
+            client_call_details.compression,
+        )
+        return continuation(details, request)
+
+
+def _reject(reason: str):
+    def abort(request, context):
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, reason)
+
+    return grpc.unary_unary_rpc_method_handler(abort)
+
+
+class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
+    """Checks the token against the app that owns the called service (`/shop.<app>.v1.X/Method`)."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        service = handler_call_details.method.split("/")[1]
+        if service in OPEN_SERVICES:
+            return continuation(handler_call_details)
+        header = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme != "Bearer" or not token:
+            return _reject("A service token is required.")
+        try:
+            verify_service_token(token, audience=_app_of(service))
+        except jwt.InvalidTokenError as error:
+            return _reject(f"Invalid service token: {error}.")
+        return continuation(handler_call_details)
+
+
+def _app_of(service: str) -> str:
+    """`shop.inventory.v1.Inventory` -> `inventory`: the audience a caller's token must name."""
+    parts = service.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "shop" else service

@@ -1,0 +1,58 @@
+"""apps/inventory/interface.py over gRPC."""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+from uuid import UUID
+
+from apps.inventory import interface
+from apps.inventory.interface import Availability, Reservation, StockLine
+from grpc_api.clients.base import RemoteApp
+from grpc_api.gen import inventory_pb2, inventory_pb2_grpc
+
+
+class Client(RemoteApp):
+    app = "inventory"
+    interface = interface
+    service = inventory_pb2.DESCRIPTOR.services_by_name["Inventory"]
+    stub_class = inventory_pb2_grpc.InventoryStub
+    # Retrying the writes is safe too: each is idempotent on its `reference`, so a retry after a
+    # lost answer finds the first attempt's effect instead of applying it twice.
+    idempotent_methods = frozenset({"Reserve", "Release", "ReceiveStock", "GetAvailability"})
+
+    def reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> Reservation:
+        request = inventory_pb2.ReserveRequest(
+            reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
+        )
+        reservation = self._call("Reserve", request)
+        return Reservation(
+            reference=reservation.reference,
+            status=reservation.status,
+            lines=tuple(StockLine(UUID(line.product_id), line.quantity) for line in reservation.lines),
+            expires_at=reservation.expires_at.ToDatetime(tzinfo=UTC),
+        )
+
+    def release(self, reference: str) -> None:
+        self._call("Release", inventory_pb2.ReleaseRequest(reference=reference))
+
+    def receive_stock(self, reference: str, lines: Sequence[StockLine], reason: str) -> None:
+        request = inventory_pb2.ReceiveStockRequest(
+            reference=reference, lines=_stock_lines(lines), reason=reason,
+        )
+        self._call("ReceiveStock", request)
+
+    def get_availability(self, product_ids: Iterable[UUID]) -> dict[UUID, Availability]:
+        request = inventory_pb2.GetAvailabilityRequest(product_ids=[str(pid) for pid in product_ids])
+        return {
+            UUID(item.product_id): Availability(
+                product_id=UUID(item.product_id), on_hand=item.on_hand, reserved=item.reserved,
+                available=item.available,
+            )
+            for item in self._call("GetAvailability", request).availability
+        }
+
+
+def _stock_lines(lines: Sequence[StockLine]) -> list[inventory_pb2.StockLine]:
+    return [inventory_pb2.StockLine(product_id=str(line.product_id), quantity=line.quantity)
+            for line in lines]

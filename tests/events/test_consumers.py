@@ -1,0 +1,109 @@
+"""Event consumers on PostgreSQL and a real Kafka (Tansu) broker: exactly-once effect, DLQ, replay."""
+
+import json
+import signal
+import sys
+
+import pytest
+from django.core.management import call_command
+
+from apps.common.events import CloudEvent
+from apps.common.models import DeadLetter
+from tests.events.conftest import produce, read_topic, running_consumer, wait_until
+from tests.support.probe import PROBE_TYPE, effects
+from tests.support.processes import database_env, start_process
+
+pytestmark = pytest.mark.django_db(databases=["default", "inventory"], transaction=True)
+
+
+def _probe(**data) -> CloudEvent:
+    return CloudEvent(type=PROBE_TYPE, source="/payments", data=data)
+
+
+def _send(broker, events) -> None:
+    produce(broker.bootstrap_servers, "payments.events",
+            [(event.id.encode(), event.to_json()) for event in events])
+
+
+def test_a_redelivered_event_applies_once(kafka_settings, kafka_broker, probe_handler):
+    event = _probe()
+    _send(kafka_broker, [event, event])  # the same event twice, as a producer retry would
+
+    with running_consumer() as consumer:
+        wait_until(lambda: consumer.stats.applied >= 1 and consumer.stats.skipped >= 1,
+                   what="both deliveries")
+
+    assert effects(event.id) == {event.id: 1}
+
+
+def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, probe_handler):
+    broken = _probe()
+    probe_handler.BROKEN.add(broken.id)
+    produce(kafka_broker.bootstrap_servers, "payments.events", [(b"garbage", b"{not json")])
+    _send(kafka_broker, [broken])
+    healthy = _probe()
+    _send(kafka_broker, [healthy])
+
+    with running_consumer():
+        wait_until(lambda: effects(healthy.id), what="the healthy event behind the poison")
+        ours = DeadLetter.objects.filter(key__in=["garbage", broken.id])
+        wait_until(lambda: ours.count() == 2, what="two dead letters")
+
+        letters = {letter.key: letter for letter in ours}
+        assert letters["garbage"].error.startswith("InvalidEvent")
+        assert letters[broken.id].event_id == broken.id
+        assert "probe handler told to fail" in letters[broken.id].error
+        assert {letter.consumer_app for letter in letters.values()} == {"inventory"}
+        assert effects(broken.id) == {}  # three attempts, none left an effect
+        dlq = [m for m in read_topic(kafka_broker.bootstrap_servers, "payments.events.dlq", 2)
+               if m.key() in (b"garbage", broken.id.encode())]
+        assert len(dlq) == 2
+        for message in dlq:
+            headers = dict(message.headers())
+            assert headers["dlq_original_topic"] == b"payments.events"
+            assert headers["dlq_consumer_app"] == b"inventory"
+            assert int(headers["dlq_original_offset"]) >= 0
+            assert headers["dlq_error"]
+
+        probe_handler.BROKEN.discard(broken.id)  # the bug is fixed
+        call_command("replay_dlq", "--id", str(letters[broken.id].pk))
+        wait_until(lambda: effects(broken.id), what="the replayed event")
+        call_command("replay_dlq", "--id", str(letters[broken.id].pk))  # a re-run is harmless
+
+    assert effects(broken.id) == {broken.id: 1}
+    assert DeadLetter.objects.get(pk=letters[broken.id].pk).replayed_at is not None
+    assert DeadLetter.objects.get(pk=letters["garbage"].pk).replayed_at is None
+    assert json.loads(DeadLetter.objects.get(pk=letters[broken.id].pk).payload)["id"] == broken.id
+
+
+def _consumer_process(broker, name):
+    env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings"}
+    return start_process(name, [sys.executable, "manage.py", "consume_events", "--app", "inventory"],
+                         env, port=0)
+
+
+def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_settings, kafka_broker):
+    events = [_probe(sleep=0.03) for _ in range(100)]
+    _send(kafka_broker, events)
+    ids = {event.id for event in events}
+
+    def ours():
+        return {event_id: count for event_id, count in effects().items() if event_id in ids}
+
+    first = _consumer_process(kafka_broker, "consumer-killed")
+    try:
+        wait_until(lambda: len(ours()) >= 20, what="the first consumer to get going")
+    finally:
+        first.kill()  # SIGKILL: no chance to commit what it was doing
+    applied_before_restart = len(ours())
+    assert applied_before_restart < 100, "the consumer finished before it could be killed"
+
+    second = _consumer_process(kafka_broker, "consumer-restarted")
+    try:
+        wait_until(lambda: len(ours()) == 100, timeout=90, what="every event applied")
+    finally:
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(30) == 0, second.log()
+    assert ours() == dict.fromkeys(ids, 1)
+    assert "stopped:" in second.log()

@@ -1,0 +1,41 @@
+"""A real purchase event through the whole pipe: payments' outbox, relay, Kafka, inventory's consumer."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+
+from apps.common.outbox import emit
+from apps.common.relay import relay_outbox
+from apps.inventory import services
+from apps.inventory.interface import StockLine
+from apps.inventory.models import ProcessedEvent, StockRecord
+from apps.payments.models import OutboxEvent
+from tests.events.conftest import caught_up, running_consumer, wait_until
+
+pytestmark = pytest.mark.django_db(databases=["default", "inventory", "payments"], transaction=True)
+
+
+def test_purchase_completed_turns_the_reservation_into_a_sale_once(kafka_settings, kafka_broker):
+    product_id, payment_id = uuid.uuid4(), uuid.uuid4()
+    services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 10)], reason="delivery")
+    services.reserve(str(payment_id), [StockLine(product_id, 3)])
+    with transaction.atomic(using="payments"):
+        event = emit("payments", "payments.purchase_completed", {
+            "payment_id": str(payment_id), "user_id": str(uuid.uuid4()),
+            "items": [{"product_id": str(product_id), "quantity": 3, "unit_price": "9.99"}],
+            "amount": "29.97", "currency": "USD",
+        }, key=str(payment_id))
+    relay_outbox("payments")
+    # Published a second time, as after a lost delivery report: the consumer must apply it once.
+    OutboxEvent.objects.filter(pk=event.id).update(sent_at=None)
+    relay_outbox("payments")
+
+    with running_consumer("inventory") as consumer:
+        wait_until(lambda: caught_up(kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"),
+                   what="inventory to consume both copies")
+
+    assert ProcessedEvent.objects.filter(event_id=event.id).count() == 1
+    record = StockRecord.objects.get(product_id=product_id)
+    assert (record.on_hand, record.reserved) == (7, 0)
+    assert consumer.stats.skipped >= 1  # the second copy

@@ -1,0 +1,71 @@
+"""Contract parity: the same interface cases against `apps.inventory.local` (in-process) and against
+`grpc_api.clients.inventory.Client` talking to a real `manage.py grpcserve`."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from apps.common.errors import DomainError
+from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockLine
+from tests.grpc.conftest import grpc_db
+
+pytestmark = grpc_db
+
+
+class TestInventory:
+    def test_received_stock_is_available_unknown_products_answer_zeros(self, inventory_api):
+        product, unknown = uuid4(), uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(product, 7)], "goods received")
+        assert inventory_api.get_availability([product, unknown]) == {
+            product: Availability(product, on_hand=7, reserved=0, available=7),
+            unknown: Availability(unknown, on_hand=0, reserved=0, available=0),
+        }
+
+    def test_receiving_twice_with_one_reference_counts_once(self, inventory_api):
+        product = uuid4()
+        for _ in range(2):
+            inventory_api.receive_stock("delivery-1", [StockLine(product, 7)], "goods received")
+        assert inventory_api.get_availability([product])[product].on_hand == 7
+
+    def test_reserve_then_release(self, inventory_api):
+        first, second = uuid4(), uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(first, 5), StockLine(second, 2)], "seed")
+        before = datetime.now(UTC)
+        reservation = inventory_api.reserve("pay-1", [StockLine(first, 3), StockLine(second, 2)], 120)
+        assert isinstance(reservation, Reservation)
+        assert (reservation.reference, reservation.status) == ("pay-1", "active")
+        assert sorted(reservation.lines, key=lambda line: line.quantity) == [
+            StockLine(second, 2), StockLine(first, 3),
+        ]
+        assert before + timedelta(seconds=119) <= reservation.expires_at <= datetime.now(UTC) + timedelta(
+            seconds=121)
+        assert inventory_api.get_availability([first])[first] == Availability(first, 5, 3, 2)
+
+        inventory_api.release("pay-1")
+        inventory_api.release("pay-1")  # twice is a no-op
+        inventory_api.release("never-reserved")  # unknown is a no-op
+        assert inventory_api.get_availability([first])[first] == Availability(first, 5, 0, 5)
+
+    def test_reserving_again_with_one_reference_reserves_once(self, inventory_api):
+        product = uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(product, 5)], "seed")
+        first = inventory_api.reserve("pay-1", [StockLine(product, 3)])
+        again = inventory_api.reserve("pay-1", [StockLine(product, 3)])
+        assert again == first
+        assert inventory_api.get_availability([product])[product].available == 2
+
+    def test_insufficient_stock_names_the_line_and_reserves_nothing(self, inventory_api):
+        plenty, scarce = uuid4(), uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(plenty, 10), StockLine(scarce, 1)], "seed")
+        with pytest.raises(InsufficientStock) as raised:
+            inventory_api.reserve("pay-1", [StockLine(plenty, 2), StockLine(scarce, 3)])
+        error = raised.value
+        assert (error.status, error.code) == (409, "insufficient_stock")
+        assert error.extra == {"product_id": str(scarce), "available": 1}
+        assert inventory_api.get_availability([plenty])[plenty].available == 10
+
+    def test_an_error_the_interface_does_not_declare_keeps_its_code_and_status(self, inventory_api):
+        with pytest.raises(DomainError) as raised:
+            inventory_api.reserve("pay-1", [])
+        assert (raised.value.status, raised.value.code) == (400, "invalid_quantity")

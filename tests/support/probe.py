@@ -1,0 +1,67 @@
+"""A test-only event type and handler, for exercising the event plumbing with real processes.
+
+`payments.probe` (published on `payments.events`) is handled by inventory. Its effect, one
+`effect:<event id>:<random>` row per application, is NOT idempotent by itself: the plumbing's
+record of processed ids is what must keep it to one row per event.
+"""
+
+import sys
+import time
+import types
+import uuid
+from importlib import import_module
+
+from django.apps import AppConfig
+
+PROBE_TYPE = "payments.probe"
+BROKEN: set[str] = set()  # event ids whose handling fails (in this process) until removed
+
+
+def handle_probe(event) -> None:
+    from apps.inventory.models import ProcessedEvent
+
+    if event.id in BROKEN:
+        raise RuntimeError("probe handler told to fail")
+    time.sleep(event.data.get("sleep", 0))
+    ProcessedEvent.objects.using("inventory").create(
+        event_id=f"effect:{event.id}:{uuid.uuid4()}", type="probe.effect",
+    )
+
+
+def effects(event_id=None) -> dict[str, int]:
+    """How many times each probe event was applied."""
+    from apps.inventory.models import ProcessedEvent
+
+    counts: dict[str, int] = {}
+    rows = ProcessedEvent.objects.using("inventory").filter(type="probe.effect")
+    if event_id:
+        rows = rows.filter(event_id__startswith=f"effect:{event_id}:")
+    for row_id in rows.values_list("event_id", flat=True):
+        source = row_id.split(":")[1]
+        counts[source] = counts.get(source, 0) + 1
+    return counts
+
+
+def install() -> dict:
+    """Add the probe handler to inventory's HANDLERS; return the previous HANDLERS to restore."""
+    try:
+        module = import_module("apps.inventory.events")
+    except ModuleNotFoundError:
+        module = sys.modules.setdefault("apps.inventory.events", types.ModuleType("apps.inventory.events"))
+    previous = getattr(module, "HANDLERS", {})
+    module.HANDLERS = {**previous, PROBE_TYPE: handle_probe}
+    return previous
+
+
+def uninstall(previous: dict) -> None:
+    sys.modules["apps.inventory.events"].HANDLERS = previous
+
+
+class ProbeConfig(AppConfig):
+    """Installed by `tests.support.probe_settings`, so child processes handle probes too."""
+
+    name = "tests.support.probe"
+    label = "probe"
+
+    def ready(self):
+        install()
