@@ -240,5 +240,8 @@ if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, got {LOG_FORMAT!r}.")
 LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 
+# `make bench` only: mounts bench/baseline.py's minimal view at /bench/baseline.
+BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", False)
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
