@@ -19,7 +19,7 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
-.PHONY: run test install tools manifests services lint bench clean protos
+.PHONY: run test install tools manifests services browser lint bench clean protos
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -49,6 +49,10 @@ services:
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
 	@until redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; do sleep 0.2; done
 
+## Debian's Chromium for the browser tests: Playwright drives it and downloads no browser of its own.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## Serve the monolith on http://127.0.0.1:8000 with the embedded defaults (SQLite, in-process events).
 run: install
 	$(PY) manage.py migrate --verbosity 0
@@ -59,7 +63,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 ## The whole suite against PostgreSQL, Redis and a throw-away Kafka broker.
-test: install tools services lint
+test: install tools services browser lint
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 ## Measure on this machine (not part of `make test`): one table, results in bench/results/.

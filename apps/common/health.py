@@ -1,16 +1,41 @@
-"""Liveness and readiness. /healthz is cheap; /readyz asks every dependency this process uses."""
+"""Liveness and readiness. /healthz is cheap; /readyz asks every dependency this process uses.
 
+`manage.py check_services` runs the same checks, plus the gRPC targets of the apps this process
+calls, and prints them as a table.
+"""
+
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import grpc
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
 from django.http import JsonResponse
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from apps.common import kafka
 from apps.common.relay import publishing_apps
+from config.routes import GRPC_CALLERS
+from config.service_apps import DOMAIN_APPS, is_served, served_apps
 
 CHECK_TIMEOUT_SECONDS = 3
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str  # what it reaches, for people: host, port, database; never a credential
+    run: Callable[[], None]  # raises when the dependency does not answer
+
+
+@dataclass(frozen=True)
+class Result:
+    target: str
+    error: str | None
+    seconds: float
 
 
 def healthz(request):
@@ -18,47 +43,86 @@ def healthz(request):
 
 
 def readyz(request):
-    results = run_checks()
-    failing = sorted(name for name, error in results.items() if error)
+    results = run_checks(readiness_checks())
+    failing = sorted(name for name, result in results.items() if result.error)
     body = {
         "status": "ok" if not failing else "unavailable",
         "service": settings.SERVICE_NAME,
-        "checks": {name: error or "ok" for name, error in results.items()},
+        "checks": {name: result.error or "ok" for name, result in results.items()},
         "failing": failing,
     }
     return JsonResponse(body, status=503 if failing else 200)
 
 
-def readiness_checks() -> dict:
-    checks = {f"database:{alias}": _database_check(alias) for alias in settings.DATABASES}
+def readiness_checks() -> dict[str, Check]:
+    """What this process cannot serve without: its databases, Redis, Kafka where it publishes."""
+    checks = {
+        f"database:{alias}": Check(_database_target(alias), _database_check(alias))
+        for alias in settings.DATABASES
+    }
     if settings.REDIS_URL:
-        checks["redis"] = _redis_check
+        checks["redis"] = Check(_url_target(settings.REDIS_URL), _redis_check)
     if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
         # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
-        checks["kafka"] = _kafka_check
+        checks["kafka"] = _kafka_check()
     return checks
 
 
-def run_checks() -> dict[str, str | None]:
-    """Run every check in parallel with a timeout; map name -> error text or None."""
+def dependency_checks() -> dict[str, Check]:
+    """Readiness plus Kafka wherever it is configured (workers consume from it) and the gRPC
+    servers of the apps this process calls. Those stay out of /readyz: a dead dependency degrades
+    a few requests to 503 (circuit breaker), not the whole process."""
     checks = readiness_checks()
+    if settings.KAFKA_BOOTSTRAP_SERVERS:
+        checks.setdefault("kafka", _kafka_check())
+    for app in called_apps():
+        target = settings.GRPC_TARGETS[app]
+        checks[f"grpc:{app}"] = Check(target or "not configured", _grpc_check(app, target))
+    return checks
+
+
+def called_apps() -> list[str]:
+    """Apps served elsewhere that an app served here calls (config.routes.GRPC_CALLERS)."""
+    return [app for app in DOMAIN_APPS
+            if not is_served(app) and set(GRPC_CALLERS[app]) & set(served_apps())]
+
+
+def run_checks(checks: dict[str, Check]) -> dict[str, Result]:
+    """Run every check in parallel, each within CHECK_TIMEOUT_SECONDS."""
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        futures = {name: pool.submit(_guarded, check) for name, check in checks.items()}
+        futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
         results = {}
         for name, future in futures.items():
             try:
-                results[name] = future.result(timeout=CHECK_TIMEOUT_SECONDS)
+                error, seconds = future.result(timeout=CHECK_TIMEOUT_SECONDS)
             except TimeoutError:
-                results[name] = "timed out"
+                error, seconds = "timed out", CHECK_TIMEOUT_SECONDS
+            results[name] = Result(checks[name].target, error, seconds)
     return results
 
 
-def _guarded(check) -> str | None:
+def _timed(check: Check) -> tuple[str | None, float]:
+    started = time.perf_counter()
     try:
-        check()
+        check.run()
     except Exception as exc:  # any failure of a dependency means "not ready", with its reason
-        return f"{type(exc).__name__}: {exc}".strip()[:200]
-    return None
+        error = f"{type(exc).__name__}: {exc}".strip()[:200]
+    else:
+        error = None
+    return error, time.perf_counter() - started
+
+
+def _database_target(alias: str) -> str:
+    db = settings.DATABASES[alias]
+    if db["ENGINE"].endswith("sqlite3"):
+        return str(db["NAME"])
+    return f"{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _url_target(url: str) -> str:
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 def _database_check(alias):
@@ -72,9 +136,25 @@ def _database_check(alias):
     return check
 
 
-def _kafka_check():
-    kafka.check_broker(timeout=CHECK_TIMEOUT_SECONDS - 1)
+def _kafka_check() -> Check:
+    return Check(settings.KAFKA_BOOTSTRAP_SERVERS,
+                 lambda: kafka.check_broker(timeout=CHECK_TIMEOUT_SECONDS - 1))
 
 
 def _redis_check():
     cache.client.get_client(write=True).ping()
+
+
+def _grpc_check(app: str, target: str | None):
+    def check():
+        if not target:
+            raise LookupError(f"{app.upper()}_GRPC_TARGET is not set")
+        # The standard health service answers without a service token; "" is the whole server.
+        with grpc.insecure_channel(target) as channel:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=CHECK_TIMEOUT_SECONDS - 1,
+            )
+        if response.status != health_pb2.HealthCheckResponse.SERVING:
+            raise RuntimeError(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    return check

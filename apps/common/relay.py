@@ -12,6 +12,7 @@ process, with the same idempotency, so one process shows the whole flow.
 """
 
 import logging
+from collections.abc import Callable
 
 from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
@@ -39,8 +40,9 @@ def publishing_apps(among=None) -> list[str]:
     ]
 
 
-def relay_outbox(app: str, batch_size: int = 200) -> int:
-    """Relay every unsent event of `app`; return how many went out.
+def relay_outbox(app: str, batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
+    """Relay every unsent event of `app`; return how many went out. `progress` is told how many
+    went out after each batch.
 
     Raises `RelayError` when a batch could not be delivered completely; what was delivered is
     marked sent and each failed row records its attempt and error, staying unsent.
@@ -62,6 +64,8 @@ def relay_outbox(app: str, batch_size: int = 200) -> int:
             # second relay racing for the same rows is harmless because handlers apply once.
             failures = _dispatch_in_process(app, rows)
         relayed += len(rows) - len(failures)
+        if progress is not None:
+            progress(len(rows) - len(failures))
         if failures:
             raise RelayError(
                 f"{app}: {len(failures)} of {len(rows)} event(s) not delivered "

@@ -74,6 +74,18 @@ class ThresholdForm(forms.Form):
     low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
 
 
+class NewStockForm(forms.ModelForm):
+    """A product inventory has not seen yet: its first units, as a ledger adjustment."""
+
+    on_hand = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, label="Units on hand")
+    reason = forms.CharField(max_length=255, initial="initial stock")
+
+    class Meta:
+        model = StockRecord
+        fields = ["product_id"]
+        help_texts = {"product_id": "The product's id, as the catalogue shows it."}
+
+
 @admin.register(StockRecord)
 class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["product_id", "on_hand", "reserved", "available", "low_stock_threshold", "updated_at"]
@@ -84,6 +96,22 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(available_units=F("on_hand") - F("reserved"))
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.has_perm("inventory.add_stockrecord")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            return NewStockForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # a new record has no ledger yet
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so the first units have their ledger entry and event too.
+        services.adjust_stock(obj.product_id, form.cleaned_data["on_hand"], form.cleaned_data["reason"],
+                              actor_id=request.user.pk)
 
     @admin.display(ordering="available_units")
     def available(self, record):

@@ -1,11 +1,13 @@
 """Reads of inventory's stock."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import F, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from apps.inventory.models import StockAdjustment, StockRecord
+from apps.inventory.models import Reservation, ReservationLine, StockAdjustment, StockRecord
 
 DB = "inventory"
 
@@ -36,3 +38,53 @@ def low_stock() -> QuerySet[StockRecord]:
         .filter(available_units__lte=F("low_stock_threshold"))
         .order_by("available_units", "product_id")
     )
+
+
+@dataclass(frozen=True)
+class StockDrift:
+    """A record whose counters disagree with what they are derived from."""
+
+    product_id: UUID
+    on_hand: int
+    ledger_on_hand: int  # the sum of the product's ledger
+    reserved: int
+    open_reserved: int  # the units of its active reservations
+
+    def __str__(self):
+        return (f"{self.product_id}: on_hand {self.on_hand} (ledger {self.ledger_on_hand}), "
+                f"reserved {self.reserved} (open reservations {self.open_reserved})")
+
+
+def drifted(records: QuerySet[StockRecord]) -> list[StockDrift]:
+    """The `records` whose `on_hand` is not their ledger's sum or whose `reserved` is not the
+    units of their active reservations; one query, whatever the number of records."""
+    ledger_sum = (
+        StockAdjustment.objects.filter(stock=OuterRef("pk")).order_by()
+        .values("stock").annotate(total=Sum("delta")).values("total")
+    )
+    open_units = (
+        ReservationLine.objects
+        .filter(product_id=OuterRef("pk"), reservation__status=Reservation.Status.ACTIVE)
+        .order_by().values("product_id").annotate(total=Sum("quantity")).values("total")
+    )
+    rows = (
+        records.annotate(ledger_on_hand=Coalesce(Subquery(ledger_sum), 0),
+                         open_reserved=Coalesce(Subquery(open_units), 0))
+        .filter(~Q(on_hand=F("ledger_on_hand")) | ~Q(reserved=F("open_reserved")))
+        .values_list("product_id", "on_hand", "ledger_on_hand", "reserved", "open_reserved")
+    )
+    return [StockDrift(*row) for row in rows]
+
+
+def stock_drifts(chunk_size: int = 1000) -> Iterator[tuple[int, list[StockDrift]]]:
+    """Walk every stock record in product-id order, a chunk at a time; yield per chunk how many
+    records it checked and the drifts among them."""
+    records = StockRecord.objects.using(DB).order_by("product_id")
+    last = None
+    while True:
+        chunk = records.filter(product_id__gt=last) if last else records
+        ids = list(chunk.values_list("product_id", flat=True)[:chunk_size])
+        if not ids:
+            return
+        yield len(ids), drifted(records.filter(product_id__in=ids))
+        last = ids[-1]

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
+from apps.inventory import selectors
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (
     Reservation,
@@ -157,6 +158,42 @@ def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | Non
         )
         _save_and_announce([record])
     return entry
+
+
+class UnreconcilableStock(DomainError):
+    status = 409
+    code = "unreconcilable_stock"
+    default_detail = "The ledger holds fewer units than the open reservations: count the stock."
+
+
+def reconcile_stock(product_id: UUID) -> selectors.StockDrift | None:
+    """Set a record's `on_hand` to its ledger's sum and `reserved` to its active reservations'
+    units; answer the drift it corrected, or None when there was none.
+
+    The ledger is the truth for `on_hand`, so the ledger entry that records the correction has
+    delta 0: the ledger's sum stays equal to `on_hand`, and a second run finds nothing to do.
+    """
+    with transaction.atomic(using=DB):
+        records = _locked_records([product_id], create_missing=False)
+        if product_id not in records:
+            return None
+        # Reservations and the ledger change only under this row's lock: the sums hold still.
+        drifts = selectors.drifted(StockRecord.objects.using(DB).filter(product_id=product_id))
+        if not drifts:
+            return None
+        drift = drifts[0]
+        if drift.ledger_on_hand < drift.open_reserved:
+            raise UnreconcilableStock(f"{drift}: the ledger cannot cover the reservations.",
+                                      product_id=str(product_id))
+        record = records[product_id]
+        record.on_hand, record.reserved = drift.ledger_on_hand, drift.open_reserved
+        StockAdjustment.objects.using(DB).create(
+            stock=record, kind=Kind.ADJUSTMENT, delta=0, on_hand_after=record.on_hand,
+            reason=f"reconcile: on_hand {drift.on_hand} -> {drift.ledger_on_hand}, "
+                   f"reserved {drift.reserved} -> {drift.open_reserved}",
+        )
+        _save_and_announce([record])
+    return drift
 
 
 def set_low_stock_threshold(product_id: UUID, low_stock_threshold: int) -> StockRecord:

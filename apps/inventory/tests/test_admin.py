@@ -94,6 +94,22 @@ def test_the_adjust_action_refuses_a_zero_delta(admin_browser):
     assert stock_of(product_id).on_hand == 5
 
 
+def test_staff_stock_a_product_inventory_has_not_seen(admin_browser):
+    product_id = uuid.uuid4()
+    response = admin_browser.post(f"{CHANGELIST}add/", {
+        "product_id": str(product_id), "on_hand": "12", "reason": "first delivery"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert (stock_of(product_id).on_hand, stock_of(product_id).reserved) == (12, 0)
+    entry = StockAdjustment.objects.using("inventory").get(stock_id=product_id)
+    assert (entry.kind, entry.delta, entry.reason, entry.actor_id) == (
+        "adjustment", 12, "first delivery", admin_browser.user.pk)
+
+    again = admin_browser.post(f"{CHANGELIST}add/", {
+        "product_id": str(product_id), "on_hand": "5", "reason": "twice"})
+    assert again.status_code == 200 and "already exists" in str(again.context["adminform"].form.errors)
+    assert stock_of(product_id).on_hand == 12
+
+
 def test_the_threshold_action_sets_thresholds(admin_browser):
     [product_id] = stock_up(5)
     admin_browser.post(CHANGELIST, {

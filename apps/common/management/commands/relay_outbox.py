@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
+from apps.common.outbox import outbox_model
 from apps.common.relay import RelayError, publishing_apps, relay_outbox
 
 
@@ -17,8 +19,11 @@ class Command(BaseCommand):
     def handle(self, *args, app=None, batch_size=200, **options):
         failed = []
         for name in [app] if app else publishing_apps():
+            unsent = outbox_model(name).objects.using(name).filter(sent_at__isnull=True).count()
             try:
-                count = relay_outbox(name, batch_size=batch_size)
+                with tqdm(total=unsent, desc=f"Relaying {name}", unit="event",
+                          disable=options["verbosity"] < 1) as progress:
+                    count = relay_outbox(name, batch_size=batch_size, progress=progress.update)
             except RelayError as exc:
                 failed.append(str(exc))
                 self.stderr.write(self.style.ERROR(str(exc)))

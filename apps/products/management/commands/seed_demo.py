@@ -1,12 +1,13 @@
 """`manage.py seed_demo [--products N] [--no-stock]`: a realistic demo catalogue, idempotently."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from tqdm import tqdm
 
 from apps.inventory.interface import StockLine, receive_stock
 from apps.products import demo_catalogue, services
 from apps.products.models import Product
+from config.service_apps import is_served
 
 
 class Command(BaseCommand):
@@ -20,6 +21,8 @@ class Command(BaseCommand):
                             help="Seed the catalogue only; receive no stock in inventory.")
 
     def handle(self, *args, products: int, batch_size: int, no_stock: bool, **options):
+        if not is_served("products"):
+            raise CommandError("This process does not serve products (see SERVICE_APPS).")
         leaves = demo_catalogue.ensure_categories()
         existing = set(Product.objects.filter(sku__startswith=demo_catalogue.SKU_PREFIX)
                        .values_list("sku", flat=True))
