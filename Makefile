@@ -77,6 +77,11 @@ lint: install
 test: install tools services browser nginx lint
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
+## Measure on this machine (not part of `make test`): one table, results in bench/results/.
+bench: install services
+	@command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf var test-artifacts
 

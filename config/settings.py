@@ -148,6 +148,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
+    ],
 }
 
 # --- JWT (issued by users, verified statelessly everywhere) ------------------------------------
@@ -244,6 +247,9 @@ LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 # would sign out of the other.
 SESSION_COOKIE_NAME = f"sessionid_{SERVICE_NAME}"
 CSRF_COOKIE_NAME = f"csrftoken_{SERVICE_NAME}"
+
+# `make bench` only: mounts bench/baseline.py's minimal view at /bench/baseline.
+BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", False)
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

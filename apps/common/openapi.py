@@ -26,3 +26,18 @@ NOT_AUTHENTICATED = problem("`not_authenticated`: no access token; `token_invali
                             "token is malformed, expired or not signed by a known key.")
 PERMISSION_DENIED = problem("`permission_denied`: staff only.")
 VALIDATION_ERROR = problem("`validation_error`: `errors` names each invalid field.")
+
+
+PAGE_NOT_FOUND = "`not_found`: `page` is past the last page."
+
+
+def document_page_not_found(result, generator, request, public):
+    """Every paginated list answers 404 for a page past its end (DRF's pagination): say so."""
+    for operation in (op for path in result["paths"].values() for op in path.values()):
+        ok = operation["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        if ok.get("schema", {}).get("$ref", "").startswith("#/components/schemas/Paginated"):
+            operation["responses"].setdefault("404", {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                "description": PAGE_NOT_FOUND,
+            })
+    return result

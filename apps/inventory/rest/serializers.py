@@ -17,6 +17,14 @@ class StaffStockSerializer(PublicStockSerializer):
     low_stock_threshold = serializers.IntegerField(read_only=True)
 
 
+class StockSerializer(PublicStockSerializer):
+    """GET /inventory/{id} as documented: one shape, whose staff-only fields others never get."""
+
+    on_hand = serializers.IntegerField(required=False, help_text="Staff only.")
+    reserved = serializers.IntegerField(required=False, help_text="Staff only.")
+    low_stock_threshold = serializers.IntegerField(required=False, help_text="Staff only.")
+
+
 class ThresholdInputSerializer(serializers.Serializer):
     low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
 

@@ -13,6 +13,7 @@ from apps.inventory.rest.serializers import (
     AdjustmentSerializer,
     PublicStockSerializer,
     StaffStockSerializer,
+    StockSerializer,
     ThresholdInputSerializer,
 )
 
@@ -31,7 +32,7 @@ class StockView(APIView):
         summary="Available units of a product",
         description="Anyone gets `{product_id, available}`; staff also get `on_hand`, `reserved` and "
                     "`low_stock_threshold`. A product inventory has never seen answers zeros.",
-        responses={200: StaffStockSerializer},
+        responses={200: StockSerializer},
     )
     def get(self, request, product_id: UUID):
         serializer = StaffStockSerializer if _is_staff(request) else PublicStockSerializer

@@ -10,7 +10,7 @@ ORDERINGS = ("price", "-price", "name", "-name", "created_at", "-created_at")
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent_id = serializers.UUIDField(read_only=True)
+    parent_id = serializers.UUIDField(read_only=True, allow_null=True)
 
     class Meta:
         model = Category

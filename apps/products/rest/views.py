@@ -40,7 +40,8 @@ class StaffWritesMixin:
 class CategoryListView(StaffWritesMixin, GenericAPIView):
     serializer_class = CategorySerializer
 
-    @extend_schema(operation_id="categories_list", summary="The category tree, depth-first")
+    @extend_schema(operation_id="categories_list", summary="The category tree, depth-first",
+                   responses={200: CategorySerializer(many=True), 400: VALIDATION_ERROR})
     def get(self, request):
         page = self.paginate_queryset(selectors.categories())
         return self.get_paginated_response(CategorySerializer(page, many=True).data)
