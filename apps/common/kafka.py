@@ -25,8 +25,12 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}{DLQ_SUFFIX}"
 
 
+# librdkafka's own log lines go through Python logging (JSON, redacted), not raw to stderr.
+LIBRDKAFKA_LOGGER = logging.getLogger("librdkafka")
+
+
 def client_config() -> dict:
-    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS}
+    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "logger": LIBRDKAFKA_LOGGER}
 
 
 def producer() -> Producer:
@@ -65,6 +69,18 @@ def forget_clients() -> None:
 
 
 os.register_at_fork(after_in_child=forget_clients)
+
+
+def close_clients() -> None:
+    """Shut this process's producer down now (dropping what it still holds): it stops trying to
+    reach a broker that is gone. For a process that is done with Kafka, such as a test."""
+    global _producer
+    with _lock:
+        if _producer is not None:
+            _producer.purge()
+            _producer.close()
+        _producer = None
+        _ensured_topics.clear()
 
 
 def ensure_topics(topics, partitions: int | None = None, timeout: float = 10.0) -> list[str]:

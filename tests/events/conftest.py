@@ -10,6 +10,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from apps.common import kafka
 from apps.common.consumers import EventConsumer
 from tests.support import probe
+from tests.support.kafka import client_config
 
 
 @pytest.fixture
@@ -18,9 +19,9 @@ def kafka_settings(settings, kafka_broker):
     settings.KAFKA_BOOTSTRAP_SERVERS = kafka_broker.bootstrap_servers
     settings.KAFKA_DELIVERY_TIMEOUT_SECONDS = 4
     settings.EVENT_HANDLER_BACKOFF_SECONDS = 0.05
-    kafka.forget_clients()
+    kafka.close_clients()
     yield settings
-    kafka.forget_clients()
+    kafka.close_clients()
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, what: st
 
 
 def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
+    producer = Producer(client_config(bootstrap))
     for key, value in messages:
         producer.produce(topic, key=key, value=value)
     assert producer.flush(10) == 0
@@ -51,7 +52,7 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes
 def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list:
     """Every message on `topic` (at least `expected` of them), read by a fresh consumer group."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"reader-{uuid.uuid4()}",
+        **client_config(bootstrap), "group.id": f"reader-{uuid.uuid4()}",
         "auto.offset.reset": "earliest", "enable.auto.commit": False, "session.timeout.ms": 6000,
     })
     consumer.subscribe([topic])
@@ -99,7 +100,7 @@ def sample(name: str, **labels) -> float:
 
 def caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Whether `group` has committed offsets up to the end of every partition of `topic`."""
-    client = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    client = Consumer({**client_config(bootstrap), "group.id": group, "enable.auto.commit": False})
     try:
         partitions = client.list_topics(topic, timeout=5).topics[topic].partitions
         committed = client.committed([TopicPartition(topic, p) for p in partitions], timeout=5)

@@ -13,7 +13,7 @@ from apps.common.outbox import emit
 from apps.common.relay import RelayError, relay_outbox
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import read_topic, sample, wait_until
-from tests.support.kafka import KafkaBroker
+from tests.support.kafka import KafkaBroker, client_config
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"], transaction=True)
 
@@ -96,7 +96,7 @@ def test_outbox_rows_survive_kafka_down_and_all_go_out_once_it_returns(kafka_set
         assert all(count == 1 for count in published.values())  # none duplicated
     finally:
         broker.stop()
-        kafka.forget_clients()
+        kafka.close_clients()
 
 
 def test_create_topics_creates_missing_topics_and_their_dlqs(kafka_settings):
@@ -104,12 +104,12 @@ def test_create_topics_creates_missing_topics_and_their_dlqs(kafka_settings):
     try:
         kafka_settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
         call_command("create_topics")
-        kafka.forget_clients()
+        kafka.close_clients()
         assert kafka.ensure_topics(["payments.events", "inventory.events"]) == []
-        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        admin = AdminClient(client_config(broker.bootstrap_servers))
         topics = set(admin.list_topics(timeout=10).topics)
         expected = {"payments.events", "inventory.events"}
         assert expected | {f"{topic}.dlq" for topic in expected} <= topics
     finally:
         broker.stop()
-        kafka.forget_clients()
+        kafka.close_clients()

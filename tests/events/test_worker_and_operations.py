@@ -48,7 +48,7 @@ def test_readyz_checks_the_kafka_broker_where_an_outbox_is_relayed(client, kafka
     assert client.get("/readyz").json()["checks"]["kafka"] == "ok"
 
     kafka_settings.KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:1"  # nothing listens there
-    kafka.forget_clients()
+    kafka.close_clients()
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "kafka" in response.json()["failing"]

