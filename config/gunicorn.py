@@ -5,10 +5,24 @@ workers of this server and `/metrics` adds them up (prometheus_client's multipro
 """
 
 import os
+import secrets
 import shutil
 import tempfile
 
 from apps.common.logging import logging_config
+from config.jwt_keys import generate_private_pem
+
+# Without configured secrets (development) each worker would draw its own random keys, and a
+# token or session made by one worker would fail on the next: draw them once, here, for all.
+_DEVELOPMENT_SECRETS = {
+    "DJANGO_SECRET_KEY": lambda: secrets.token_urlsafe(50),
+    "SERVICE_AUTH_SECRET": lambda: secrets.token_urlsafe(50),
+    "JWT_SIGNING_KEY": generate_private_pem,
+}
+for _name, _draw in _DEVELOPMENT_SECRETS.items():
+    verify_only = _name == "JWT_SIGNING_KEY" and os.environ.get("JWT_VERIFYING_KEY")
+    if not os.environ.get(_name) and not verify_only:
+        os.environ[_name] = _draw()
 
 # Chosen before any worker imports prometheus_client: it picks its file-backed values at import.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

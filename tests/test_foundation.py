@@ -160,3 +160,23 @@ class TestServingASubset:
             assert response.json()["failing"] == ["database:inventory", "grpc:users"]  # no target given
         finally:
             server.stop()
+
+
+def test_workers_of_a_development_server_share_its_random_secrets(tmp_path):
+    """No secrets configured (`make run`): a token issued by one worker works on every other."""
+    env = {**sqlite_env(tmp_path), "JWT_SIGNING_KEY": "", "DJANGO_SECRET_KEY": "", "SERVICE_AUTH_SECRET": ""}
+    assert manage(["migrate", "--verbosity", "0"], env).returncode == 0
+    server = start_http_server("dev-secrets", env, workers=2)
+    try:
+        api = f"{server.url}/api/v1"
+        credentials = {"email": "dev@example.com", "password": "a-long-Secret-42"}
+        assert requests.post(f"{api}/auth/register", json=credentials, timeout=10).status_code == 201
+        access = requests.post(f"{api}/auth/token", json=credentials, timeout=10).json()["access"]
+        answers = {
+            requests.get(f"{api}/users/me", timeout=10,
+                         headers={"Authorization": f"Bearer {access}", "Connection": "close"}).status_code
+            for _ in range(20)
+        }
+        assert answers == {200}
+    finally:
+        server.stop()

@@ -87,14 +87,15 @@ def start_process(
 
 
 def start_http_server(
-    name: str, env: Mapping[str, str], timeout: float = 30.0, port: int | None = None, **spawn,
+    name: str, env: Mapping[str, str], timeout: float = 30.0, port: int | None = None,
+    workers: int = 1, **spawn,
 ) -> ServerProcess:
     """Serve the Django app with the production WSGI server (on `port`, else a free one) and wait
     until /healthz answers. `spawn` goes to `start_process` (log_dir, detached)."""
     port = port or free_port()
     args = [
         sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", "8",
         "--worker-class", "gthread", "--timeout", "60", "--graceful-timeout", "5",
     ]
     server = start_process(name, args, env, port, **spawn)
