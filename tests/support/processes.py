@@ -70,17 +70,22 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def _layered(env: Mapping[str, str | None]) -> dict[str, str]:
+    return {name: value for name, value in {**os.environ, **env}.items() if value is not None}
+
+
 def start_process(
-    name: str, args: list[str], env: Mapping[str, str], port: int,
+    name: str, args: list[str], env: Mapping[str, str | None], port: int,
     log_dir: Path = ARTIFACTS, detached: bool = False,
 ) -> ServerProcess:
-    """Start `args` with `env` layered over ours; its output goes to `log_dir`/<name>.log.
+    """Start `args` with `env` layered over ours (a None value removes a variable); its output
+    goes to `log_dir`/<name>.log.
     A `detached` process gets its own session: it outlives us and our terminal's Ctrl-C."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        args, cwd=REPO_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        args, cwd=REPO_ROOT, env=_layered(env), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=detached,
     )
     return ServerProcess(name=name, process=process, port=port, log_path=log_path)
