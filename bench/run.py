@@ -76,7 +76,7 @@ def main():
             if process:
                 process.stop(timeout=30)
         broker.stop()
-    results["split"] = "not measured yet: the bench does not start the split topology (tests/support/split.py)"
+    results["split"] = "not measured yet: the bench does not start tests/support/split.py"
     table = render(results)
     print(table)
     RESULTS.mkdir(exist_ok=True)
