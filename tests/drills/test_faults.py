@@ -6,10 +6,9 @@ Already proven elsewhere, not repeated here:
 - inventory or products killed in split mode: purchases fail fast with 503, charge nothing, and
   heal when it is back (tests/e2e/test_split_mode.py,
   test_a_dead_dependency_fails_purchases_fast_charges_nothing_and_heals);
-- a consumer SIGKILLed mid-batch applies every event exactly once after its restart
-  (tests/events/test_consumers.py); the Celery worker runs the same EventConsumer in a thread
-  (config/celery.py) and relays from a re-forked pool process
-  (tests/events/test_worker_and_operations.py).
+- a consumer SIGKILLed mid-batch, alone or in a Celery worker, applies every event exactly once
+  after its restart (tests/events/test_consumers.py, parametrized over both runners); the worker
+  relays from a re-forked pool process (tests/events/test_worker_and_operations.py).
 """
 
 import threading
