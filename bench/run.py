@@ -76,7 +76,7 @@ def main():
             if process:
                 process.stop(timeout=30)
         broker.stop()
-    results["split"] = "not measured yet: the split-mode runner (4 processes behind nginx) is not on main"
+    results["split"] = "not measured yet: the bench does not start tests/support/split.py"
     table = render(results)
     print(table)
     RESULTS.mkdir(exist_ok=True)
@@ -224,9 +224,9 @@ def measure_events(broker: KafkaBroker) -> dict:
     payload_bytes = len(json.dumps(outbox.first().payload).encode())
     sales = StockAdjustment.objects.filter(kind=StockAdjustment.Kind.SALE)
     started = time.monotonic()
-    # The operator's relay command, not the worker's relay task: in a forked pool process that
-    # task failed to reach the broker here ("Failed to get metadata"), see bench/README.md.
-    manage("relay_outbox", "--app", "payments")
+    from apps.common.tasks import relay_outbox_task
+
+    relay_outbox_task.apply_async(("payments",), queue=EVENTS_QUEUE)
     while sales.count() < events:
         if time.monotonic() - started > 600:
             raise TimeoutError(f"{sales.count()} of {events} sales applied after 600s")

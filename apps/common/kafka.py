@@ -113,11 +113,6 @@ def ensure_topics(topics, partitions: int | None = None, timeout: float = 10.0) 
     return created
 
 
-def forget_ensured_topics() -> None:
-    """After a failed delivery the topics may be gone (a broker rebuilt): check them again."""
-    _ensured_topics.clear()
-
-
 def check_broker(timeout: float = 2.0) -> None:
     """Raise unless the broker answers a metadata request within `timeout` (for /readyz)."""
     metadata = producer().list_topics(timeout=timeout)

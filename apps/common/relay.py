@@ -131,7 +131,9 @@ def _record_failures(app: str, rows: list, failures: dict) -> dict:
     for pk, error in failures.items():
         outbox.filter(pk=pk).update(attempts=F("attempts") + 1, last_error=error[:2000])
     if failures:
-        kafka.forget_ensured_topics()
+        # The broker may have been rebuilt: its topics gone, and our idempotent producer's id
+        # unknown to it, which left that producer timing out every message. Start afresh.
+        kafka.forget_clients()
         logger.warning("%s: %d of %d outbox events not delivered", app, len(failures), len(rows))
     return failures
 

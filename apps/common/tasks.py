@@ -2,10 +2,13 @@
 
 from celery import shared_task
 
-from apps.common.relay import publishing_apps, relay_outbox
+from apps.common.relay import RelayError, publishing_apps, relay_outbox
 
 
-@shared_task(name="common.relay_outbox", ignore_result=True)
+# A relay that could not reach the broker (down, restarting, or a connection refused under load)
+# tries again with backoff instead of leaving the backlog to the next beat or operator.
+@shared_task(name="common.relay_outbox", ignore_result=True, autoretry_for=(RelayError,),
+             retry_backoff=1, retry_backoff_max=30, max_retries=8)
 def relay_outbox_task(app: str) -> int:
     return relay_outbox(app)
 

@@ -1,7 +1,14 @@
 """Fault drills against real servers, PostgreSQL and (where events run) Kafka.
 
-Already proven elsewhere, not repeated here: 100 concurrent requests with one Idempotency-Key
-charge once (apps/payments/tests/test_concurrency.py, against a real gunicorn server).
+Already proven elsewhere, not repeated here:
+- 100 concurrent requests with one Idempotency-Key charge once
+  (apps/payments/tests/test_concurrency.py, against a real gunicorn server);
+- inventory or products killed in split mode: purchases fail fast with 503, charge nothing, and
+  heal when it is back (tests/e2e/test_split_mode.py,
+  test_a_dead_dependency_fails_purchases_fast_charges_nothing_and_heals);
+- a consumer SIGKILLed mid-batch, alone or in a Celery worker, applies every event exactly once
+  after its restart (tests/events/test_consumers.py, parametrized over both runners); the worker
+  relays from a re-forked pool process (tests/events/test_worker_and_operations.py).
 """
 
 import threading
@@ -14,14 +21,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from apps.payments.models import Payment, SandboxCharge
-from apps.payments.tests.conftest import (  # noqa: F401  (fixtures)
-    PURCHASE_DATABASES,
-    availability,
-    make_product,
-    purchase_body,
-    staff,
-)
+from tests.e2e.client import Api, eventually
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
 from tests.support.users import authorization
@@ -39,30 +39,81 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"no {what} after {timeout}s")
 
 
-@pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
-def test_200_concurrent_buyers_for_50_units_buy_exactly_50_in_the_monolith(make_product):  # noqa: F811
-    product = make_product(stock=UNITS)
-    server = start_http_server("drill-oversell", database_env())
+def _stocked_product(deployment, units: int) -> tuple[Api, str]:
+    """Staff create an active product and receive `units`; (staff client, product id)."""
+    staff = Api(deployment.base_url).signed_in(deployment.staff_email, deployment.staff_password)
+    tag = uuid.uuid4().hex[:8]
+    created = staff.post("/products", {"sku": f"DRILL-{tag}", "name": f"Drill {tag}", "description": "-",
+                                       "price": "5.00", "currency": "USD", "status": "active"})
+    assert created.status_code == 201, created.text
+    product_id = created.json()["id"]
+    received = staff.post(f"/inventory/{product_id}/adjustments", {"delta": units, "reason": "received"})
+    assert received.status_code == 201, received.text
+    return staff, product_id
+
+
+def _buy_one(deployment, product_id: str) -> tuple[int, str | None]:
+    response = requests.post(
+        f"{deployment.base_url}/api/v1/payments",
+        json={"items": [{"product_id": product_id, "quantity": 1}], "payment_method": {"token": "tok_visa"}},
+        headers={"Authorization": authorization(uuid.uuid4()), "Idempotency-Key": str(uuid.uuid4())},
+        timeout=120,
+    )
+    return response.status_code, response.json().get("code")
+
+
+def _sales_applied(staff: Api, product_id: str, sold: int) -> bool:
+    """Every sale in the ledger exactly once: on_hand is the stock received minus `sold`, nothing
+    stays reserved, and the ledger holds `sold` sales of one unit beside the one receipt."""
+    stock = staff.get(f"/inventory/{product_id}").json()
+    ledger = staff.get(f"/inventory/{product_id}/adjustments", params={"page_size": 100}).json()
+    deltas = Counter(entry["delta"] for entry in ledger["results"])
+    return stock["reserved"] == 0 and deltas[-1] == sold and ledger["count"] == sold + 1
+
+
+def test_200_concurrent_buyers_for_50_units_buy_exactly_50(deployment):
+    staff, product_id = _stocked_product(deployment, UNITS)
     start = threading.Barrier(BUYERS)
 
     def buy(_):
-        headers = {"Authorization": authorization(uuid.uuid4()), "Idempotency-Key": str(uuid.uuid4())}
         start.wait()
-        response = requests.post(f"{server.url}/api/v1/payments", json=purchase_body([(product, 1)]),
-                                 headers=headers, timeout=120)
-        return response.status_code, response.json().get("code")
+        return _buy_one(deployment, product_id)
 
+    with ThreadPoolExecutor(BUYERS) as pool:
+        outcomes = Counter(pool.map(buy, range(BUYERS)))
+
+    assert outcomes == {(201, None): UNITS, (409, "insufficient_stock"): BUYERS - UNITS}
+    eventually(lambda: _sales_applied(staff, product_id, UNITS), "the 50 sales to be applied", timeout=90)
+    assert staff.get(f"/inventory/{product_id}").json()["on_hand"] == 0
+
+
+def test_kafka_stopped_mid_run_loses_no_event(monolith_deployment):
+    """Purchases go on while the broker is down (their events wait in the outbox); the broker
+    comes back empty (Tansu keeps topics in memory), the topics are created again, and every
+    purchase's sale is applied exactly once."""
+    topology = monolith_deployment.topology
+    staff, product_id = _stocked_product(monolith_deployment, 100)
+    bought = 0
+
+    def buy(count: int):
+        nonlocal bought
+        with ThreadPoolExecutor(4) as pool:
+            outcomes = Counter(pool.map(lambda _: _buy_one(monolith_deployment, product_id), range(count)))
+        assert outcomes == {(201, None): count}
+        bought += count
+
+    buy(10)
+    topology.kafka.stop()
     try:
-        with ThreadPoolExecutor(BUYERS) as pool:
-            outcomes = Counter(pool.map(buy, range(BUYERS)))
+        buy(15)  # the broker is down
     finally:
-        server.stop()
+        topology.kafka.start(**topology.spawn)
+        topology.servers["kafka"] = topology.kafka.server
+        topology.manage("monolith", ["create_topics"])
+    buy(5)
 
-    assert outcomes == {(201, None): UNITS, (409, "insufficient_stock"): BUYERS - UNITS}, server.log()[-3000:]
-    assert SandboxCharge.objects.count() == UNITS
-    assert Payment.objects.filter(status="succeeded").count() == UNITS
-    stock = availability(product)
-    assert (stock.on_hand, stock.available) == (0, 0)  # the sales were applied (in-process events)
+    eventually(lambda: _sales_applied(staff, product_id, bought), "every sale once", timeout=120)
+    assert staff.get(f"/inventory/{product_id}").json()["on_hand"] == 100 - bought
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)

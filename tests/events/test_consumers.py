@@ -1,8 +1,10 @@
 """Event consumers on PostgreSQL and a real Kafka (Tansu) broker: exactly-once effect, DLQ, replay."""
 
 import json
+import os
 import signal
 import sys
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -11,7 +13,7 @@ from apps.common.events import CloudEvent
 from apps.common.models import DeadLetter
 from tests.events.conftest import caught_up, produce, read_topic, running_consumer, sample, wait_until
 from tests.support.probe import PROBE_TYPE, effects
-from tests.support.processes import database_env, start_process
+from tests.support.processes import database_env, free_port, start_process
 
 pytestmark = pytest.mark.django_db(databases=["default", "inventory"], transaction=True)
 
@@ -102,14 +104,21 @@ def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, pr
     assert lags[0] >= 1  # measured while the slow events were still waiting
 
 
-def _consumer_process(broker, name):
+def _consumer_process(broker, name, runner):
+    """The inventory consumer alone (`manage.py consume_events`) or in a Celery worker's thread
+    (prefork pool, its own queue); its own session, so a kill takes the pool process too."""
     env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings"}
-    return start_process(name, [sys.executable, "manage.py", "consume_events", "--app", "inventory"],
-                         env, port=0)
+           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port())}
+    args = {
+        "consume_events": [sys.executable, "manage.py", "consume_events", "--app", "inventory"],
+        "celery": [sys.executable, "-m", "celery", "-A", "config", "worker",
+                   "-Q", f"{name}-{uuid.uuid4().hex[:8]}", "--concurrency", "1", "--loglevel", "INFO"],
+    }[runner]
+    return start_process(name, args, env, port=0, detached=True)
 
 
-def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_settings, kafka_broker):
+@pytest.mark.parametrize("runner", ["consume_events", "celery"])
+def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_settings, kafka_broker, runner):
     events = [_probe(sleep=0.03) for _ in range(100)]
     _send(kafka_broker, events)
     ids = {event.id for event in events}
@@ -117,19 +126,20 @@ def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_sett
     def ours():
         return {event_id: count for event_id, count in effects().items() if event_id in ids}
 
-    first = _consumer_process(kafka_broker, "consumer-killed")
+    first = _consumer_process(kafka_broker, f"{runner}-killed", runner)
     try:
         wait_until(lambda: len(ours()) >= 20, what="the first consumer to get going")
     finally:
-        first.kill()  # SIGKILL: no chance to commit what it was doing
+        os.killpg(first.process.pid, signal.SIGKILL)  # no chance to commit what it was doing
+        first.process.wait()
     applied_before_restart = len(ours())
     assert applied_before_restart < 100, "the consumer finished before it could be killed"
 
-    second = _consumer_process(kafka_broker, "consumer-restarted")
+    second = _consumer_process(kafka_broker, f"{runner}-restarted", runner)
     try:
         wait_until(lambda: len(ours()) == 100, timeout=90, what="every event applied")
     finally:
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(30) == 0, second.log()
     assert ours() == dict.fromkeys(ids, 1)
-    assert "stopped:" in second.log()
+    assert "stopped" in second.log()

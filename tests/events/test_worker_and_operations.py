@@ -3,6 +3,7 @@
 import sys
 import uuid
 
+import psutil
 import pytest
 from django.db import transaction
 
@@ -18,6 +19,9 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
 def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafka_settings, kafka_broker):
+    """The relay runs in a prefork pool process forked again after the worker's own consumers
+    connected (as after a crashed pool process), where `make bench` once saw "Failed to get
+    metadata": the child must make its own Kafka clients."""
     from apps.common.tasks import relay_outbox_task
 
     queue = f"events-test-{uuid.uuid4().hex[:8]}"  # this run's own queue on the shared Redis
@@ -25,11 +29,15 @@ def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafk
            "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port())}
     worker = start_process(
         "celery-worker",
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--concurrency", "1",
-         "--loglevel", "INFO"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "prefork",
+         "--concurrency", "1", "--loglevel", "INFO"],
         env, port=0,
     )
     try:
+        wait_until(lambda: "consumer shop-inventory reading payments.events" in worker.log()
+                   and " ready." in worker.log(), what="the worker and its consumers")
+        first_child, = psutil.Process(worker.process.pid).children()
+        first_child.kill()  # the pool forks a replacement
         with transaction.atomic(using="payments"):
             ids = [emit("payments", PROBE_TYPE, {"n": n}, key=f"payment-{n}").id for n in range(5)]
         relay_outbox_task.apply_async(("payments",), queue=queue)
@@ -38,7 +46,7 @@ def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafk
                    what="the worker to relay and apply the events")
         assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
         assert {event_id: effects(event_id)[event_id] for event_id in ids} == dict.fromkeys(ids, 1)
-        assert "consumer shop-inventory reading payments.events" in worker.log()
+        assert "ForkPoolWorker-2] Task common.relay_outbox" in worker.log()  # the re-forked one
     finally:
         worker.stop(timeout=30)
     assert "consumer shop-inventory stopped" in worker.log()
