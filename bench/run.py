@@ -2,25 +2,31 @@
 
 Starts everything it measures itself: fresh PostgreSQL databases `bench_*`, Redis db 14, a Tansu
 Kafka broker, the monolith under gunicorn (`-c config/gunicorn.py`, 2 workers x 4 threads, as
-`make run`) and a Celery worker. Load comes from wrk (bench/wrk/requests.lua). Prints one
-table, writes bench/results/<UTC time>.json and the table into bench/README.md.
+`make run`) and a Celery worker; then, once those are stopped, the split topology of
+tests/support/split.py (Kafka, per app gunicorn + gRPC server + Celery worker, nginx) on databases
+`bench_split_*`. Load comes from wrk (bench/wrk/requests.lua). Prints one table, writes
+bench/results/<UTC time>.json and the table into bench/README.md.
 """
 
 import argparse
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import psutil
 import psycopg
 import requests
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from config.jwt_keys import generate_private_pem  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
 from tests.support.processes import ServerProcess, free_port, start_process  # noqa: E402
+from tests.support.split import Topology  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
 DATABASES = {"DATABASE_URL": "bench_default", "DATABASE_URL_USERS": "bench_users",
@@ -39,6 +46,8 @@ RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 TABLE_START, TABLE_END = "<!-- bench table -->", "<!-- end bench table -->"
 EVENTS_QUEUE = "bench-events"
+SPLIT_PREFIX = "bench_split"
+SECRETS = ("JWT_SIGNING_KEY", "SERVICE_AUTH_SECRET", "DJANGO_SECRET_KEY")
 
 
 def main():
@@ -46,6 +55,8 @@ def main():
     parser.add_argument("--products", type=int, default=20_000, help="catalogue size (seed_demo)")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16, help="wrk's fixed concurrency")
+    parser.add_argument("--split-products", type=int, default=1000,
+                        help="catalogue size of the split run (only 100 products are bought)")
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="shop-bench-"))
@@ -76,7 +87,7 @@ def main():
             if process:
                 process.stop(timeout=30)
         broker.stop()
-    results["split"] = "not measured yet: the bench does not start tests/support/split.py"
+    results["split"] = measure_split(work, options)
     table = render(results)
     print(table)
     RESULTS.mkdir(exist_ok=True)
@@ -173,7 +184,6 @@ def request_file(work: Path, name: str, lines) -> Path:
 
 
 def measure_http(server: ServerProcess, work: Path, options) -> dict:
-    from apps.common.tokens import AccessToken
     from apps.inventory.interface import StockLine, receive_stock
     from apps.products.models import Product
 
@@ -202,16 +212,112 @@ def measure_http(server: ServerProcess, work: Path, options) -> dict:
     bought = ids[:100]
     receive_stock(f"bench-{uuid.uuid4()}", [StockLine(uuid.UUID(pk), 1_000_000) for pk in bought],
                   reason="bench stock")
+    figures["purchase_monolith"] = purchase(server.url, work, "purchase_monolith", bought, options)
+    return figures
+
+
+def access_token(is_staff: bool) -> str:
+    """A fresh user's access token, signed with the bench's JWT_SIGNING_KEY (shared by every process)."""
+    from apps.common.tokens import AccessToken
+
     token = AccessToken()
-    token["user_id"], token["is_staff"] = str(uuid.uuid4()), False
+    token["user_id"], token["is_staff"] = str(uuid.uuid4()), is_staff
+    return str(token)
+
+
+def purchase(url: str, work: Path, name: str, product_ids: list[str], options) -> dict:
+    """POST /payments: one unit of one of `product_ids` per request, each a fresh Idempotency-Key."""
     body = lambda pk: json.dumps({"items": [{"product_id": pk, "quantity": 1}],  # noqa: E731
                                   "payment_method": {"token": "tok_visa"}})
-    figures["purchase_monolith"] = wrk(
-        server.url, request_file(work, "purchase", (f"/api/v1/payments\t{body(pk)}" for pk in bought)),
-        options, BENCH_METHOD="POST", BENCH_AUTH=f"Bearer {token}", BENCH_RUN_ID=uuid.uuid4().hex,
+    figures = wrk(
+        url, request_file(work, name, (f"/api/v1/payments\t{body(pk)}" for pk in product_ids)),
+        options, BENCH_METHOD="POST", BENCH_AUTH=f"Bearer {access_token(is_staff=False)}",
+        BENCH_RUN_ID=uuid.uuid4().hex,
     )
-    print(f"purchase_monolith: {figures['purchase_monolith']}", flush=True)
+    print(f"{name}: {figures}", flush=True)
     return figures
+
+
+def measure_split(work: Path, options) -> dict:
+    """Start the split topology timing each process, seed it through its own services, buy."""
+    topology = Topology("split", database_prefix=SPLIT_PREFIX, postgres_url=PG, redis_url=REDIS_URL,
+                        secrets={name: os.environ[name] for name in SECRETS}, log_dir=work / "split")
+    try:
+        startup = start_split(topology)
+        print(f"split topology ready in {startup['seconds_to_ready']} s", flush=True)
+        topology.manage("products", ["seed_demo", "--products", str(options.split_products)])
+        bought = seed_split_stock(topology)
+        return {"startup": startup,
+                "purchase": purchase(topology.base_url, work, "purchase_split", bought, options)}
+    finally:
+        topology.stop()
+        topology.drop_databases()
+
+
+def start_split(topology: Topology) -> dict:
+    """`topology.start()` in a thread while each process it spawns is watched from its spawn
+    (the kernel's start time) to its readiness: /readyz 200 (HTTP), gRPC health SERVING, Celery's
+    "ready." log line (worker), an open port (nginx, Kafka). Then the RSS of each, with children."""
+    started = time.time()
+    ready_at: dict[str, float] = {}
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        starting = pool.submit(topology.start, recreate_databases=True)
+        watched = set()
+        while not (starting.done() and watched == set(topology.servers) == set(ready_at)):
+            if starting.done() and starting.exception():
+                raise starting.exception()
+            if time.time() - started > 300:
+                raise TimeoutError(f"split topology: only {sorted(ready_at)} ready after 300 s")
+            for name, server in list(topology.servers.items()):
+                if name not in watched:
+                    watched.add(name)
+                    pool.submit(watch_ready, topology, name, server, ready_at)
+            time.sleep(0.05)
+    processes = {}
+    for name, server in sorted(topology.servers.items()):
+        spawned = psutil.Process(server.process.pid).create_time()
+        processes[name] = {"seconds_to_ready": round(ready_at[name] - spawned, 2),
+                           **memory(server.process.pid)}
+    return {"seconds_to_ready": round(max(ready_at.values()) - started, 2), "processes": processes}
+
+
+def watch_ready(topology: Topology, name: str, server: ServerProcess, ready_at: dict[str, float]):
+    deadline = time.time() + 240
+    while time.time() < deadline and server.process.poll() is None:
+        if split_process_ready(topology, name, server):
+            ready_at[name] = time.time()
+            return
+        time.sleep(0.05)
+
+
+def split_process_ready(topology: Topology, name: str, server: ServerProcess) -> bool:
+    try:
+        if name.endswith("-http"):
+            return requests.get(f"{server.url}/readyz", timeout=2).status_code == 200
+        if name.endswith("-grpc"):
+            with grpc.insecure_channel(server.address) as channel:
+                status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+                return status.status == health_pb2.HealthCheckResponse.SERVING
+        if name.endswith("-worker"):
+            return " ready." in server.log()
+        socket.create_connection(("127.0.0.1", server.port), timeout=0.5).close()
+        return True
+    except (requests.RequestException, grpc.RpcError, OSError):
+        return False
+
+
+def seed_split_stock(topology: Topology) -> list[str]:
+    """A million units for each of the first 100 active products, as staff through nginx."""
+    with psycopg.connect(topology.database_url("products", "products")) as connection:
+        ids = [str(row[0]) for row in connection.execute(
+            "SELECT id FROM products_product WHERE status = 'active' ORDER BY sku LIMIT 100")]
+    staff = {"Authorization": f"Bearer {access_token(is_staff=True)}"}
+    with requests.Session() as session:
+        for pk in ids:
+            response = session.post(f"{topology.base_url}/api/v1/inventory/{pk}/adjustments", headers=staff,
+                                    json={"delta": 1_000_000, "reason": "bench stock"}, timeout=10)
+            response.raise_for_status()
+    return ids
 
 
 def measure_events(broker: KafkaBroker) -> dict:
@@ -296,7 +402,10 @@ def render(results: dict) -> str:
     mono = http["purchase_monolith"]
     rows.append(("POST /payments, monolith", f"{mono['requests_per_second']:.0f} req/s{errors(mono)}",
                  latency(mono), "-", "-"))
-    rows.append(("POST /payments, split", "not measured yet", "-", "monolith", "-"))
+    split = results["split"]["purchase"]
+    rows.append(("POST /payments, split", f"{split['requests_per_second']:.0f} req/s{errors(split)}",
+                 latency(split), f"{mono['requests_per_second']:.0f} req/s monolith",
+                 f"{split['requests_per_second'] / mono['requests_per_second']:.2f}"))
     bare = events["bare_kafka"]
     rows.append(("events, outbox -> applied sale", f"{events['events_per_second']:.0f} events/s", "-",
                  f"{bare['messages_per_second']:.0f} msg/s bare Kafka",
@@ -306,6 +415,13 @@ def render(results: dict) -> str:
         rss = ", ".join(f"{name} {value:.0f}" for name, value in start["rss_mib"].items())
         rows.append((f"start-up, {label}", f"{start['seconds_to_ready']:.1f} s to ready", "-",
                      f"RSS MiB: {rss}", "-"))
+    startup = results["split"]["startup"]
+    rows.append(("start-up, split topology", f"{startup['seconds_to_ready']:.1f} s to ready", "-",
+                 "Kafka, databases, migrate, every process below", "-"))
+    for name, start in startup["processes"].items():
+        rss = ", ".join(f"{child} {value:.0f}" for child, value in start["rss_mib"].items())
+        rows.append((f"start-up, split {name}", f"{start['seconds_to_ready']:.1f} s to ready", "-",
+                     f"RSS MiB: {rss}", "-"))
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
              for row in rows]
@@ -314,7 +430,8 @@ def render(results: dict) -> str:
     lines.append("")
     lines.append(f"{results['when']}, {results['machine']['cpus']} CPUs, {options['products']} products, "
                  f"wrk {options['connections']} connections x {options['duration']} s per row; "
-                 f"{events['events']} events (the monolith run's purchases).")
+                 f"{events['events']} events (the monolith run's purchases); split catalogue "
+                 f"{options['split_products']} products.")
     return "\n".join(lines)
 
 
