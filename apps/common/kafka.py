@@ -74,13 +74,11 @@ os.register_at_fork(after_in_child=forget_clients)
 def close_clients() -> None:
     """Shut this process's producer down now (dropping what it still holds): it stops trying to
     reach a broker that is gone. For a process that is done with Kafka, such as a test."""
-    global _producer
     with _lock:
         if _producer is not None:
             _producer.purge()
             _producer.close()
-        _producer = None
-        _ensured_topics.clear()
+    forget_clients()
 
 
 def ensure_topics(topics, partitions: int | None = None, timeout: float = 10.0) -> list[str]:
