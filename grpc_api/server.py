@@ -1,6 +1,7 @@
 """The gRPC server of one process: the servicers of the apps it serves, health and reflection."""
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
@@ -10,7 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from apps.common.errors import DomainError
-from apps.common.health import readiness_checks, run_checks
+from apps.common.health import GRPC_LIVENESS_SERVICE, readiness_checks, run_checks
 from grpc_api.auth import ServiceTokenServerInterceptor
 from grpc_api.errors import abort_with
 from grpc_api.metrics import MetricsServerInterceptor
@@ -48,14 +49,21 @@ class DjangoRequestInterceptor(grpc.ServerInterceptor):
 
 
 class ReadinessHealthServicer(health.HealthServicer):
-    """gRPC health of the whole server ("") and of each service it serves: SERVING while this
-    process's readiness checks (those of /readyz) pass, NOT_SERVING from `enter_graceful_shutdown()`."""
+    """gRPC health of this process.
+
+    `liveness` is SERVING while the process answers: it asks nothing outside the process, so a
+    dependency's outage never restarts the container. The whole server ("") and each service it
+    serves are SERVING while this process's own hard dependencies answer (the readiness checks:
+    its databases and Redis; never its peers, so no outage cascades), NOT_SERVING until the
+    first checks pass and from `enter_graceful_shutdown()`.
+    """
 
     def __init__(self, service_names):
         super().__init__()
         self.service_names = ("", *service_names)
-        self._set_all(health_pb2.HealthCheckResponse.SERVING)
-        self.failing: list[str] = []
+        self.set(GRPC_LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.failing: list[str] | None = None  # None: not checked yet
 
     def refresh(self) -> list[str]:
         """Run the readiness checks and report them; return the failing ones."""
@@ -71,6 +79,12 @@ class ReadinessHealthServicer(health.HealthServicer):
         status = health_pb2.HealthCheckResponse
         self._set_all(status.NOT_SERVING if failing else status.SERVING)
         return failing
+
+    def follow_readiness(self, stopping: threading.Event, interval: float, retry: float) -> None:
+        """Refresh until `stopping` is set: every `retry` seconds while not ready (so the server
+        turns SERVING as soon as its dependencies answer), every `interval` once ready."""
+        while not stopping.wait(retry if self.refresh() else interval):
+            pass
 
     def _set_all(self, status) -> None:
         for name in self.service_names:

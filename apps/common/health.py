@@ -1,14 +1,21 @@
-"""Liveness and readiness. /healthz is cheap; /readyz asks every dependency this process uses:
-its databases, Redis, the Kafka broker where it relays an outbox, and the standard gRPC health
-service of every app it calls remotely. `grpcserve` reports the same readiness on gRPC health.
+"""Liveness and readiness, without cascades.
 
-`manage.py check_services` runs the same checks, plus Kafka wherever it is configured, and prints
+Liveness (`/healthz`, and the gRPC health service named `liveness`) answers from the process
+alone: nothing outside it is asked, so a peer's or a database's outage never restarts a pod.
+
+Readiness (`/readyz`, and the gRPC health of the whole server "" and of each service it serves)
+follows only this process's own hard dependencies: its databases and Redis. Kafka (the outbox
+buffers events while it is away) and the gRPC servers of the apps it calls are asked too and
+reported in `/readyz`'s body, but never fail it: one service's outage must not take the others
+out of the mesh.
+
+`manage.py check_services` runs every check, plus Kafka wherever it is configured, and prints
 them as a table.
 """
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,6 +32,8 @@ from config.routes import GRPC_CALLERS
 from config.service_apps import DOMAIN_APPS, is_served, served_apps
 
 CHECK_TIMEOUT_SECONDS = 3
+# The gRPC health service name that reports liveness: SERVING while the process answers.
+GRPC_LIVENESS_SERVICE = "liveness"
 
 
 @dataclass(frozen=True)
@@ -45,28 +54,36 @@ def healthz(request):
 
 
 def readyz(request):
-    results = run_checks(readiness_checks())
-    failing = sorted(name for name, result in results.items() if result.error)
+    hard = readiness_checks()
+    results = run_checks({**hard, **reported_checks()})
+    failing = sorted(name for name in hard if results[name].error)
     body = {
         "status": "ok" if not failing else "unavailable",
         "service": settings.SERVICE_NAME,
         "checks": {name: result.error or "ok" for name, result in results.items()},
         "failing": failing,
+        # Reported, not gating: the outbox holds events for Kafka; calls to a peer fail fast (503).
+        "degraded": sorted(name for name in results if name not in hard and results[name].error),
     }
     return JsonResponse(body, status=503 if failing else 200)
 
 
 def readiness_checks() -> dict[str, Check]:
-    """What this process cannot serve without: its databases, Redis, Kafka where it publishes,
-    the gRPC servers of the apps it calls."""
+    """What this process cannot serve anything without: its databases and Redis."""
     checks = {
         f"database:{alias}": Check(_database_target(alias), _database_check(alias))
         for alias in settings.DATABASES
     }
     if settings.REDIS_URL:
         checks["redis"] = Check(_url_target(settings.REDIS_URL), _redis_check)
+    return checks
+
+
+def reported_checks() -> dict[str, Check]:
+    """Dependencies `/readyz` reports without failing: Kafka where this process relays an outbox,
+    the gRPC servers of the apps it calls."""
+    checks = {}
     if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
-        # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
         checks["kafka"] = _kafka_check()
     for app in called_apps():
         target = settings.GRPC_TARGETS[app]
@@ -75,8 +92,8 @@ def readiness_checks() -> dict[str, Check]:
 
 
 def dependency_checks() -> dict[str, Check]:
-    """Readiness plus Kafka wherever it is configured (workers consume from it)."""
-    checks = readiness_checks()
+    """Every dependency, plus Kafka wherever it is configured (workers consume from it)."""
+    checks = {**readiness_checks(), **reported_checks()}
     if settings.KAFKA_BOOTSTRAP_SERVERS:
         checks.setdefault("kafka", _kafka_check())
     return checks
@@ -89,16 +106,16 @@ def called_apps() -> list[str]:
 
 
 def run_checks(checks: dict[str, Check]) -> dict[str, Result]:
-    """Run every check in parallel, each within CHECK_TIMEOUT_SECONDS."""
-    with ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
-        results = {}
-        for name, future in futures.items():
-            try:
-                error, seconds = future.result(timeout=CHECK_TIMEOUT_SECONDS)
-            except TimeoutError:
-                error, seconds = "timed out", CHECK_TIMEOUT_SECONDS
-            results[name] = Result(checks[name].target, error, seconds)
+    """Run every check in parallel; one that has not answered within CHECK_TIMEOUT_SECONDS is
+    "timed out" (its thread is left to finish on its own: the answer does not wait for it)."""
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="check")
+    futures = {name: pool.submit(_timed, check) for name, check in checks.items()}
+    wait(futures.values(), timeout=CHECK_TIMEOUT_SECONDS)
+    pool.shutdown(wait=False)
+    results = {}
+    for name, future in futures.items():
+        error, seconds = future.result() if future.done() else ("timed out", CHECK_TIMEOUT_SECONDS)
+        results[name] = Result(checks[name].target, error, seconds)
     return results
 
 
@@ -150,7 +167,8 @@ def _grpc_check(app: str, target: str | None):
     def check():
         if not target:
             raise LookupError(f"{app.upper()}_GRPC_TARGET is not set")
-        # The standard health service answers without a service token; "" is the whole server.
+        # The standard health service answers without a service token; "" is the whole server,
+        # which reports that peer's own readiness (not its peers': no chain).
         with grpc.insecure_channel(target) as channel:
             response = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=CHECK_TIMEOUT_SECONDS - 1,

@@ -45,6 +45,7 @@ RESERVATIONS_EXPIRED = Counter("shop_reservations_expired_total", "Stock reserva
 AMOUNT_SOLD = Counter("shop_amount_sold_total", "Money taken by completed purchases.", ["currency"])
 
 # --- Events: Kafka consumers --------------------------------------------------------------------
+CONSUMER_OUTCOMES = ("processed", "retried", "dead_lettered")
 EVENTS_CONSUMED = Counter(
     "shop_events_consumed_total",
     "Events a consumer finished with, by outcome: processed, retried or dead_lettered.",
@@ -57,11 +58,33 @@ CONSUMER_LAG = Gauge(
 )
 
 # --- Events: the outbox relay ------------------------------------------------------------------
+RELAY_OUTCOMES = ("published", "failed")
 EVENTS_RELAYED = Counter(
     "shop_events_relayed_total",
     "Outbox events the relay delivered (published) or tried and left unsent (failed).",
     ["app", "outcome"],
 )
+
+
+
+def create_event_label_sets() -> None:
+    """Export every label set of the event counters this process can write, at 0, from start-up.
+
+    A labelled counter otherwise first appears at 1, and `increase()` (the `OutboxRelayFailing`
+    and `DeadLettersGrowing` alerts) never sees that first failure.
+    """
+    from apps.common.events import handlers_for, topics_consumed_by
+    from apps.common.relay import publishing_apps
+
+    for app in publishing_apps():
+        for outcome in RELAY_OUTCOMES:
+            EVENTS_RELAYED.labels(app=app, outcome=outcome)
+    for app in served_apps():
+        if handlers_for(app):
+            for topic in topics_consumed_by(app):
+                for outcome in CONSUMER_OUTCOMES:
+                    EVENTS_CONSUMED.labels(topic=topic, app=app, outcome=outcome)
+
 
 # --- gRPC ----------------------------------------------------------------------------------------
 GRPC_SERVER_REQUESTS = Counter(

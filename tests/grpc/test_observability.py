@@ -1,8 +1,6 @@
-"""gRPC metrics on both sides of a call, and gRPC health and /readyz following the dependencies."""
+"""gRPC metrics on both sides of a call, and /readyz reporting the gRPC dependencies."""
 
 import json
-import sys
-import time
 from uuid import uuid4
 
 import grpc
@@ -10,7 +8,6 @@ import prometheus_client
 import pytest
 import requests
 from django.test import RequestFactory
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common.health import readyz
@@ -18,12 +15,10 @@ from apps.inventory.interface import InsufficientStock, StockLine
 from grpc_api.clients import inventory, products
 from grpc_api.gen import users_pb2, users_pb2_grpc
 from tests.grpc.conftest import grpc_db, grpc_server_env
-from tests.support.processes import free_port, start_grpc_server, start_process
+from tests.support.processes import free_port, start_grpc_server
 
 PRODUCTS = "shop.products.v1.Products"
 INVENTORY = "shop.inventory.v1.Inventory"
-SERVING = health_pb2.HealthCheckResponse.SERVING
-NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 def _client_count(service, method, code) -> float:
@@ -63,55 +58,15 @@ def test_rpcs_are_counted_by_status_code_on_both_sides():
     assert sum(sample.value for sample in latencies) == 3
 
 
-def _health(address: str, service: str = ""):
-    with grpc.insecure_channel(address) as channel:
-        try:
-            return health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(service=service), timeout=1).status
-        except grpc.RpcError:
-            return None
-
-
-def _wait_for_health(address: str, status, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _health(address) == status and _health(address, INVENTORY) == status:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{address} did not report {status} within {timeout}s")
-
-
-@grpc_db
-def test_grpc_health_follows_the_readiness_of_what_the_process_calls():
-    users_port, port = free_port(), free_port()
-    env = grpc_server_env(SERVICE_APPS="inventory", USERS_GRPC_TARGET=f"127.0.0.1:{users_port}",
-                          METRICS_PORT=str(free_port()))
-    command = [sys.executable, "manage.py", "grpcserve", "--port", str(port), "--readiness-interval", "0.3"]
-    stock = start_process("grpcserve-readiness", command, env, port)
-    users = None
-    try:
-        _wait_for_health(stock.address, NOT_SERVING)  # users, which inventory calls, is not there
-        users = start_grpc_server("grpcserve-readiness-users", grpc_server_env(SERVICE_APPS="users"),
-                                  port=users_port)
-        _wait_for_health(stock.address, SERVING)
-        users.stop()
-        _wait_for_health(stock.address, NOT_SERVING)
-    finally:
-        stock.stop()
-        if users is not None:
-            users.stop()
-    assert "not ready: grpc:users" in stock.log()
-
-
 @pytest.mark.django_db(databases="__all__")
-def test_readyz_checks_each_grpc_dependency_and_names_the_failing_one(settings, grpc_server):
+def test_readyz_reports_each_grpc_dependency_and_names_the_failing_one_without_failing(settings, grpc_server):
     settings.SERVICE_APPS = ("payments",)
     settings.GRPC_TARGETS = {**settings.GRPC_TARGETS, "users": grpc_server.address,
                              "products": grpc_server.address, "inventory": f"127.0.0.1:{free_port()}"}
     # The view itself: resolving a URL now would cache a URL conf built for payments alone.
     response = readyz(RequestFactory().get("/readyz"))
 
-    assert response.status_code == 503
+    assert response.status_code == 200  # a peer's outage must not take this process out too
     body = json.loads(response.content)
-    assert body["failing"] == ["grpc:inventory"]
+    assert body["failing"] == [] and body["degraded"] == ["grpc:inventory"]
     assert body["checks"]["grpc:users"] == body["checks"]["grpc:products"] == "ok"

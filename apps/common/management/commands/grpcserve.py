@@ -21,22 +21,26 @@ class Command(BaseCommand):
         parser.add_argument("--grace", type=float, default=10.0,
                             help="seconds in-flight RPCs get to finish on shutdown")
         parser.add_argument("--readiness-interval", type=float, default=5.0,
-                            help="seconds between readiness checks, which gRPC health reports")
+                            help="seconds between readiness checks once ready (gRPC health reports them)")
+        parser.add_argument("--readiness-retry", type=float, default=0.15,
+                            help="seconds between readiness checks while not ready")
 
-    def handle(self, *args, port, max_workers, grace, readiness_interval, **options):
+    def handle(self, *args, port, max_workers, grace, readiness_interval, readiness_retry, **options):
         server, health_servicer = build_server(served_apps(), max_workers)
         if server.add_insecure_port(f"[::]:{port}") == 0:
             raise OSError(f"cannot listen on port {port}")
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
-        health_servicer.refresh()
+        # Serve at once (liveness answers); readiness turns SERVING as soon as this process's own
+        # dependencies answer, checked in the background, never waiting on a peer.
         server.start()
+        threading.Thread(target=health_servicer.follow_readiness, name="readiness", daemon=True,
+                         args=(stopping, readiness_interval, readiness_retry)).start()
         metrics.start_exporter()
         self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}")
         self.stdout.flush()
-        while not stopping.wait(readiness_interval):
-            health_servicer.refresh()
+        stopping.wait()
         # Probes see NOT_SERVING first, so the mesh stops routing here while in-flight RPCs finish.
         health_servicer.enter_graceful_shutdown()
         server.stop(grace).wait()
