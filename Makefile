@@ -10,13 +10,15 @@ TOOLS_STAMP := $(TOOLS_VENV)/.installed
 
 PG_HOST := 127.0.0.1
 PG_URL := postgres://postgres@$(PG_HOST):5432
-# The suite runs against PostgreSQL, one database per app, and Redis db 15.
+# The suite runs against PostgreSQL, one database per app, and Redis db 15, as development (random
+# secrets, handed to the processes it starts; tests/test_production_secrets.py runs production).
 TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	DATABASE_URL_USERS=$(PG_URL)/shop_users \
 	DATABASE_URL_PRODUCTS=$(PG_URL)/shop_products \
 	DATABASE_URL_INVENTORY=$(PG_URL)/shop_inventory \
 	DATABASE_URL_PAYMENTS=$(PG_URL)/shop_payments \
 	REDIS_URL=redis://127.0.0.1:6379/15 \
+	SHOP_ENV=development \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
 .PHONY: run run-split stop-split test install tools manifests services browser nginx lint bench clean protos

@@ -11,9 +11,11 @@ import tempfile
 
 from apps.common.logging import logging_config
 from config.jwt_keys import generate_private_pem
+from config.production import is_production
 
 # Without configured secrets (development) each worker would draw its own random keys, and a
 # token or session made by one worker would fail on the next: draw them once, here, for all.
+# In production they are required: a worker stops at start-up naming the one missing.
 _DEVELOPMENT_SECRETS = {
     "DJANGO_SECRET_KEY": lambda: secrets.token_urlsafe(50),
     "SERVICE_AUTH_SECRET": lambda: secrets.token_urlsafe(50),
@@ -21,7 +23,7 @@ _DEVELOPMENT_SECRETS = {
 }
 for _name, _draw in _DEVELOPMENT_SECRETS.items():
     verify_only = _name == "JWT_SIGNING_KEY" and os.environ.get("JWT_VERIFYING_KEY")
-    if not os.environ.get(_name) and not verify_only:
+    if not os.environ.get(_name) and not verify_only and not is_production():
         os.environ[_name] = _draw()
 
 # Chosen before any worker imports prometheus_client: it picks its file-backed values at import.

@@ -1,6 +1,5 @@
 """Settings, read from the environment (12-factor). See the configuration table in README.md."""
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from apps.common.logging import logging_config
 from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
+from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,8 +19,9 @@ SERVICE_APPS = parse_service_apps(env_str("SERVICE_APPS"))
 SERVICE_NAME = env_str("SERVICE_NAME", "-".join(SERVICE_APPS) if len(SERVICE_APPS) < 4 else "monolith")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# Development falls back to a random key per start; production sets it (see docker/ and charts/).
-SECRET_KEY = env_str("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+# Secrets are required in production and random per start in development (config/production.py).
+PRODUCTION = is_production()
+SECRET_KEY = secret("DJANGO_SECRET_KEY", PRODUCTION)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -156,6 +157,7 @@ SPECTACULAR_SETTINGS = {
 # --- JWT (issued by users, verified statelessly everywhere) ------------------------------------
 # RS256 with a key ring (config/jwt_keys.py): the users app signs with the first private key;
 # every process verifies with the public keys, chosen by the token's `kid` header.
+require_jwt_key(PRODUCTION, issues_tokens="users" in SERVICE_APPS)
 JWT_KEYS = load_jwt_keys(env_str("JWT_SIGNING_KEY"), env_str("JWT_VERIFYING_KEY"))
 if "users" in SERVICE_APPS and JWT_KEYS.signing_pem is None:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be set where users is served (it issues tokens).")
@@ -177,7 +179,7 @@ SIMPLE_JWT = {
 # is Redis where REDIS_URL is set, so the count holds across processes.
 LOGIN_MAX_FAILURES = 5
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
-SERVICE_AUTH_SECRET = env_str("SERVICE_AUTH_SECRET") or secrets.token_urlsafe(50)
+SERVICE_AUTH_SECRET = secret("SERVICE_AUTH_SECRET", PRODUCTION)
 
 # --- Events: outbox, Kafka, Celery ----------------------------------------------------------
 KAFKA_BOOTSTRAP_SERVERS = env_str("KAFKA_BOOTSTRAP_SERVERS")
