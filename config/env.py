@@ -43,6 +43,13 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
 
 
+def env_choice(name: str, choices: tuple[str, ...], default: str | None = None) -> str | None:
+    value = env_str(name, default)
+    if value is not None and value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = env_str(name)
     if value is None:

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
-from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
+from config.env import env_bool, env_choice, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
 from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
@@ -207,8 +207,34 @@ if "inventory" in SERVICE_APPS:
     }
 # Kafka clients (apps/common/kafka.py) and event consumers (apps/common/consumers.py).
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
-KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
+# Topics this product creates. With acks=all a publish needs KAFKA_MIN_INSYNC_REPLICAS replicas in
+# sync: production runs 3 and 2 (one broker may be down), a single development broker 1 and 1.
+KAFKA_PARTITIONS = env_int("KAFKA_PARTITIONS", 3)
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
+KAFKA_MIN_INSYNC_REPLICAS = env_int("KAFKA_MIN_INSYNC_REPLICAS", 1)
+if KAFKA_PARTITIONS < 1 or KAFKA_REPLICATION_FACTOR < 1:
+    raise ImproperlyConfigured("KAFKA_PARTITIONS and KAFKA_REPLICATION_FACTOR must be at least 1.")
+if not 1 <= KAFKA_MIN_INSYNC_REPLICAS <= KAFKA_REPLICATION_FACTOR:
+    raise ImproperlyConfigured(
+        f"KAFKA_MIN_INSYNC_REPLICAS must be between 1 and KAFKA_REPLICATION_FACTOR "
+        f"({KAFKA_REPLICATION_FACTOR}), got {KAFKA_MIN_INSYNC_REPLICAS}.")
+# TLS and SASL of every Kafka client (apps/common/kafka.py): SCRAM with a user name and password, or
+# OAUTHBEARER with AWS MSK IAM (tokens signed for AWS_REGION with the pod's AWS credentials).
+KAFKA_SECURITY_PROTOCOL = env_choice(
+    "KAFKA_SECURITY_PROTOCOL", ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), "PLAINTEXT")
+KAFKA_SASL_MECHANISM = env_choice("KAFKA_SASL_MECHANISM", ("SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"))
+KAFKA_SASL_USERNAME = env_str("KAFKA_SASL_USERNAME")
+KAFKA_SASL_PASSWORD = env_str("KAFKA_SASL_PASSWORD")
+AWS_REGION = env_str("AWS_REGION")
+if KAFKA_SECURITY_PROTOCOL.startswith("SASL_") != (KAFKA_SASL_MECHANISM is not None):
+    raise ImproperlyConfigured("KAFKA_SASL_MECHANISM must be set exactly when KAFKA_SECURITY_PROTOCOL is "
+                               f"SASL_SSL or SASL_PLAINTEXT (it is {KAFKA_SECURITY_PROTOCOL}).")
+if KAFKA_SASL_MECHANISM and KAFKA_SASL_MECHANISM.startswith("SCRAM"):
+    for _name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+        if not env_str(_name):
+            raise ImproperlyConfigured(f"{_name} must be set for {KAFKA_SASL_MECHANISM}.")
+if KAFKA_SASL_MECHANISM == "OAUTHBEARER" and not AWS_REGION:
+    raise ImproperlyConfigured("AWS_REGION must be set for KAFKA_SASL_MECHANISM=OAUTHBEARER (AWS MSK IAM).")
 EVENT_HANDLER_ATTEMPTS = env_int("EVENT_HANDLER_ATTEMPTS", 3)
 EVENT_HANDLER_BACKOFF_SECONDS = float(env_str("EVENT_HANDLER_BACKOFF_SECONDS", "0.5"))
 

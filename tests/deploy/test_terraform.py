@@ -61,6 +61,21 @@ def test_production_keeps_what_dev_may_turn_off():
     assert len(attribute(stack, "availability_zones")) == 3
 
 
+def test_msk_clients_speak_tls_and_authenticate_with_iam():
+    """What the app's KAFKA_SECURITY_PROTOCOL=SASL_SSL and KAFKA_SASL_MECHANISM=OAUTHBEARER meet."""
+    msk = parsed_terraform()["terraform/modules/msk/main.tf"]
+    (cluster,) = [block["aws_msk_cluster"]["this"] for block in msk["resource"] if "aws_msk_cluster" in block]
+    (encryption,) = attribute(cluster, "encryption_info")["encryption_in_transit"]
+    assert attribute(encryption, "client_broker") == "TLS"
+    authentication = attribute(cluster, "client_authentication")
+    assert attribute(authentication, "unauthenticated") is False
+    assert attribute(attribute(authentication, "sasl"), "iam") is True
+    (ingress,) = [block["aws_vpc_security_group_ingress_rule"]["kafka"] for block in msk["resource"]
+                  if "aws_vpc_security_group_ingress_rule" in block]
+    assert "9098" in attribute(ingress, "for_each") and "9092" not in attribute(ingress, "for_each")
+    assert "CKV_AWS_81" not in (TERRAFORM / "modules" / "msk" / "main.tf").read_text()
+
+
 def test_checkov_passes():
     result = run_tool(
         "checkov", "--directory", "terraform", "--framework", "terraform", "--compact", "--quiet",

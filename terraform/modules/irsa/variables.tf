@@ -23,6 +23,11 @@ variable "oidc_issuer" {
   type        = string
 }
 
+variable "kafka_cluster_arn" {
+  description = "MSK cluster whose topics and groups the components use (IAM authentication)."
+  type        = string
+}
+
 variable "secrets_kms_key_arn" {
   description = "KMS key the secrets are encrypted with."
   type        = string

@@ -1,5 +1,7 @@
 # MSK Kafka for the domain events: one broker per zone, encrypted at rest with KMS, broker logs
-# in CloudWatch.
+# in CloudWatch. Clients speak TLS and authenticate with IAM (SASL OAUTHBEARER on port 9098): the
+# app's KAFKA_SECURITY_PROTOCOL=SASL_SSL, KAFKA_SASL_MECHANISM=OAUTHBEARER, with each component's
+# IRSA role (modules/irsa) allowed on this cluster's topics and groups.
 resource "aws_security_group" "this" {
   name        = "${var.name}-kafka"
   description = "Kafka from the EKS nodes only"
@@ -8,7 +10,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "kafka" {
-  for_each                     = toset(["9092", "9094"])
+  for_each                     = toset(["9098"])
   security_group_id            = aws_security_group.this.id
   description                  = "Kafka (${each.key}) from EKS"
   referenced_security_group_id = var.client_security_group_id
@@ -25,8 +27,8 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_msk_configuration" "this" {
-  name           = var.name
-  kafka_versions = [var.kafka_version]
+  name              = var.name
+  kafka_versions    = [var.kafka_version]
   server_properties = <<-PROPERTIES
     auto.create.topics.enable=false
     default.replication.factor=3
@@ -52,6 +54,13 @@ resource "aws_msk_cluster" "this" {
     }
   }
 
+  client_authentication {
+    unauthenticated = false
+    sasl {
+      iam = true
+    }
+  }
+
   configuration_info {
     arn      = aws_msk_configuration.this.arn
     revision = aws_msk_configuration.this.latest_revision
@@ -60,11 +69,7 @@ resource "aws_msk_cluster" "this" {
   encryption_info {
     encryption_at_rest_kms_key_arn = var.kms_key_arn
     encryption_in_transit {
-      # The app's Kafka client (KAFKA_BOOTSTRAP_SERVERS only) speaks PLAINTEXT; brokers also
-      # offer TLS on 9094 for clients that can use it. Traffic stays in the isolated data
-      # subnets, reachable only from the EKS nodes' security group.
-      #checkov:skip=CKV_AWS_81:the app's client is PLAINTEXT inside the VPC (see comment above)
-      client_broker = "TLS_PLAINTEXT"
+      client_broker = "TLS"
       in_cluster    = true
     }
   }

@@ -96,6 +96,7 @@ module "irsa" {
   )
   oidc_provider_arn   = module.eks.oidc_provider_arn
   oidc_issuer         = module.eks.oidc_issuer
+  kafka_cluster_arn   = module.msk.cluster_arn
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
   tags                = local.tags
 }

@@ -24,7 +24,7 @@ output "redis_url_secret_arn" {
 }
 
 output "kafka_bootstrap_servers" {
-  description = "KAFKA_BOOTSTRAP_SERVERS for the chart's component Secrets."
+  description = "KAFKA_BOOTSTRAP_SERVERS for the chart's component Secrets (TLS + IAM: KAFKA_SECURITY_PROTOCOL=SASL_SSL, KAFKA_SASL_MECHANISM=OAUTHBEARER)."
   value       = module.msk.bootstrap_brokers
 }
 

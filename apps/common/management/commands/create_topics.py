@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--partitions", type=int, default=None,
-                            help="Partitions per new topic (default KAFKA_TOPIC_PARTITIONS).")
+                            help="Partitions per new topic (default KAFKA_PARTITIONS).")
 
     def handle(self, *args, partitions=None, **options):
         if not settings.KAFKA_BOOTSTRAP_SERVERS:
