@@ -1,7 +1,7 @@
 """Which processes run in production, and the secrets they must be given.
 
 A process is in production when `SHOP_ENV=production`, or, without `SHOP_ENV`, when `DJANGO_DEBUG`
-is off and any of its databases is not SQLite (a server database means a deployment; the
+is off and any `DATABASE_URL*` is set to a server database (that means a deployment; the
 embedded default, `make run`, is SQLite). `SHOP_ENV=development` says otherwise explicitly.
 
 In production `DJANGO_SECRET_KEY` and `SERVICE_AUTH_SECRET` must be set, each at least

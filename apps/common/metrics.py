@@ -66,7 +66,6 @@ EVENTS_RELAYED = Counter(
 )
 
 
-
 def create_event_label_sets() -> None:
     """Export every label set of the event counters this process can write, at 0, from start-up.
 
