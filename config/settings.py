@@ -1,4 +1,4 @@
-"""Settings, read from the environment (12-factor). See the configuration table in README.md."""
+"""Settings, read from the environment (12-factor). The variables are listed in docs/configuration.md."""
 
 import secrets
 from datetime import timedelta

@@ -1,7 +1,7 @@
 """Prometheus metrics of this system beyond django-prometheus' HTTP, database and cache ones.
 
-Counters and histograms below are updated where things happen (the hooks are listed in README,
-"Observability"). Gauges that describe stored state (outbox backlog, active reservations) are
+Counters and histograms below are updated where things happen (the metrics are listed in
+docs/observability.md). Gauges that describe stored state (outbox backlog, active reservations) are
 read from the databases when Prometheus scrapes, by `DatabaseGauges`, only for the apps this
 process serves.
 
