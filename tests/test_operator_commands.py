@@ -122,14 +122,16 @@ def test_every_option_has_help(name):
     assert [action.option_strings or action.dest for action in actions if not action.help] == []
 
 
+@pytest.fixture(scope="module")
+def sqlite(tmp_path_factory):
+    """A migrated embedded (SQLite) setup, as `make run` has."""
+    env = sqlite_env(tmp_path_factory.mktemp("progress"))
+    assert manage(["migrate", "--verbosity", "0"], env).returncode == 0
+    return env
+
+
 class TestProgressIsWrittenOnce:
     """A bar on a terminal; in logs (cron, Jobs) log lines, not redrawn bars."""
-
-    @pytest.fixture(scope="class")
-    def sqlite(self, tmp_path_factory):
-        env = sqlite_env(tmp_path_factory.mktemp("progress"))
-        assert manage(["migrate", "--verbosity", "0"], env).returncode == 0
-        return env
 
     def test_log_lines_when_not_a_terminal(self, sqlite):
         result = manage(["seed_demo", "--products", "7"], sqlite)
