@@ -21,7 +21,7 @@ TEST_ENV := DATABASE_URL=$(PG_URL)/shop_default \
 	SHOP_ENV=development \
 	CACHE_KEY_PREFIX=test$(TEST_DB_SUFFIX)
 
-.PHONY: run run-split stop-split test install tools manifests services browser nginx lint bench clean protos
+.PHONY: run run-split stop-split test install tools spectral manifests services browser nginx lint bench clean protos
 
 $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -39,6 +39,15 @@ $(TOOLS_STAMP): requirements/tools.txt
 	touch $(TOOLS_STAMP)
 
 tools: $(TOOLS_STAMP)
+
+## Spectral (pinned in tools/spectral/package-lock.json) lints the OpenAPI document in the suite.
+SPECTRAL := tools/spectral/node_modules/.bin/spectral
+$(SPECTRAL): tools/spectral/package.json tools/spectral/package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --prefix tools/spectral --no-audit --no-fund --silent
+	touch $(SPECTRAL)
+
+spectral: $(SPECTRAL)
 
 ## Regenerate the chart's route table and deploy/<mode>.yaml after changing config/routes.py or charts/.
 manifests: tools
@@ -63,7 +72,7 @@ browser:
 run: install
 	$(PY) manage.py migrate --verbosity 0
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
+	$(VENV)/bin/gunicorn -c config/gunicorn_local.py config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread
 
 ## The four services, Kafka and nginx in the background: the API on http://127.0.0.1:8080.
 run-split: install services nginx
@@ -76,7 +85,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 ## The whole suite against PostgreSQL, Redis and a throw-away Kafka broker.
-test: install tools services browser nginx lint
+test: install tools spectral services browser nginx lint
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 ## Measure on this machine (not part of `make test`): one table, results in bench/results/.

@@ -11,7 +11,7 @@ from celery import Celery, bootsteps, signals
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("shop")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object("config.startup:checked_settings", namespace="CELERY")  # Django's settings
 app.autodiscover_tasks()
 
 

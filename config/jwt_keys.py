@@ -1,11 +1,6 @@
-"""The RSA keys that sign and verify access and refresh tokens (RS256).
-
-`JWT_SIGNING_KEY` holds one or more PEM RSA private keys: the first signs, every one verifies,
-so a new key can be put first while tokens signed by the old one are still valid.
-`JWT_VERIFYING_KEY` holds PEM public keys for a process that only verifies (any service that
-does not issue tokens), and may add old public keys to a signing process. Each key is named by a
-`kid` derived from its public key, so every process computes the same name for the same key.
-With neither set (development), a random key is generated at each start.
+"""The RSA keys that sign and verify tokens (RS256), read from `JWT_SIGNING_KEY` and
+`JWT_VERIFYING_KEY`; each key is named by a `kid` derived from its public key, so every process
+names a key alike. Rotation: docs/configuration.md.
 """
 
 import hashlib

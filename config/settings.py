@@ -1,4 +1,4 @@
-"""Settings, read from the environment (12-factor). See the configuration table in README.md."""
+"""Settings, read from the environment (12-factor). The variables are listed in docs/configuration.md."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the API docs work offline
     "apps.users",
     "apps.products",
     "apps.inventory",
@@ -149,8 +150,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "CONTACT": {"name": "The Shop contributors"},
+    "LICENSE": {"name": "BSD-3-Clause", "url": "https://opensource.org/license/bsd-3-clause"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
+        "apps.common.openapi.finish_document",
     ],
 }
 

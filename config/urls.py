@@ -8,16 +8,21 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from apps.common import health, metrics
+from apps.common.index import ApiRootView, IndexView
 from apps.common.problems import problem_response
 from config.service_apps import served_apps
 
 urlpatterns = [
+    path("", IndexView.as_view(), name="index"),
+    path("api/v1", ApiRootView.as_view(), name="api-root"),
+    path("api/v1/", ApiRootView.as_view(schema=None)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html"),
+         name="redoc"),
 ]
 
 import_module("apps.common.admin")  # outbox and dead-letter views for operators

@@ -1,6 +1,14 @@
 """Operator commands: every one explains itself, and `check_services` reaches every dependency."""
 
+import fcntl
+import json
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
 import uuid
 from pathlib import Path
 
@@ -9,7 +17,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.db import transaction
 
 from apps.common.outbox import emit
-from tests.support.processes import REPO_ROOT, database_env, manage, start_grpc_server
+from tests.support.processes import REPO_ROOT, database_env, manage, sqlite_env, start_grpc_server
 
 PROJECT_COMMANDS = sorted(
     name for name, app in get_commands().items()
@@ -71,7 +79,7 @@ def test_check_services_reaches_kafka_where_it_is_configured(kafka_broker, setti
 
 
 @pytest.mark.django_db(databases="__all__")
-def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys):
+def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys, caplog):
     with transaction.atomic(using="payments"):
         for _ in range(5):
             emit("payments", "payments.refunded", {"payment_id": str(uuid.uuid4()), "items": [],
@@ -79,7 +87,8 @@ def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys):
     call_command("relay_outbox", "--app", "payments", "--batch-size", "2")
     output = capsys.readouterr()
     assert "payments: relayed 5 event(s)" in output.out
-    assert re.search(r"Relaying payments: 100%.*5/5", output.err)
+    # Not a terminal here: the progress is a log line (a bar on a terminal, see below).
+    assert "Relaying payments: 5/5 event" in caplog.messages
     call_command("relay_outbox", "--app", "payments")
     assert "payments: relayed 0 event(s)" in capsys.readouterr().out
 
@@ -104,3 +113,66 @@ def test_check_services_asks_the_grpc_servers_of_the_apps_it_calls(users_grpc_se
     assert result.returncode == 1
     assert "2 dependency check(s) failed: grpc:products, grpc:inventory." in result.stderr
 
+
+
+@pytest.mark.parametrize("name", PROJECT_COMMANDS)
+def test_every_option_has_help(name):
+    command = load_command_class(get_commands()[name], name)
+    actions = command.create_parser("manage.py", name)._actions
+    assert [action.option_strings or action.dest for action in actions if not action.help] == []
+
+
+@pytest.fixture(scope="module")
+def sqlite(tmp_path_factory):
+    """A migrated embedded (SQLite) setup, as `make run` has."""
+    env = sqlite_env(tmp_path_factory.mktemp("progress"))
+    assert manage(["migrate", "--verbosity", "0"], env).returncode == 0
+    return env
+
+
+class TestProgressIsWrittenOnce:
+    """A bar on a terminal; in logs (cron, Jobs) log lines, not redrawn bars."""
+
+    def test_log_lines_when_not_a_terminal(self, sqlite):
+        result = manage(["seed_demo", "--products", "7"], sqlite)
+        assert result.returncode == 0, result.stderr
+        assert "\r" not in result.stderr
+        [line] = [json.loads(line) for line in result.stderr.splitlines() if "Seeding products" in line]
+        assert line["message"] == "Seeding products: 7/7 product"
+
+    def test_a_bar_on_a_terminal(self, sqlite):
+        leader, follower = pty.openpty()
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        process = subprocess.Popen([sys.executable, "manage.py", "seed_demo", "--products", "9"],
+                                   cwd=REPO_ROOT, env={**os.environ, **sqlite},
+                                   stdout=subprocess.DEVNULL, stderr=follower)
+        os.close(follower)
+        output = b""
+        while chunk := _read(leader):
+            output += chunk
+        assert process.wait(timeout=60) == 0
+        assert re.search(rb"Seeding products: 100%\|.*\| 9/9", output), output
+        assert b'"logger"' not in output
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # the terminal closed: the child exited
+        return b""
+
+
+@pytest.mark.parametrize("entry_point", [
+    ["manage.py", "check"],
+    ["-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind", "127.0.0.1:0"],
+    ["-m", "celery", "--app", "config", "worker"],
+], ids=["manage.py", "gunicorn", "celery"])
+def test_a_configuration_error_is_one_line_naming_the_variable(entry_point, tmp_path):
+    result = subprocess.run([sys.executable, *entry_point], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, **sqlite_env(tmp_path), "SERVICE_APPS": "payment"}, timeout=60)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert [line for line in output.splitlines() if "SERVICE_APPS" in line] == [
+        "Configuration error: SERVICE_APPS names unknown app(s) payment; "
+        "valid names are users, products, inventory, payments."]

@@ -1,14 +1,5 @@
-"""Structured logs: one JSON object per line, with the request, trace and user they belong to.
-
-Settings route every stdlib logger (Django, Celery, gunicorn, ours) through
-`structlog.stdlib.ProcessorFormatter` (see `LOGGING` in config/settings.py), so a line written
-with `logging.getLogger(__name__)` and one written with `structlog.get_logger()` look the same:
-
-    {"time": "2025-01-01T00:00:00.000000Z", "level": "info", "logger": "apps.payments.services",
-     "message": "...", "service": "payments", "request_id": "...", "trace_id": "...",
-     "span_id": "...", "user_id": "..."}
-
-`redact` runs last before rendering, on every line: secrets never reach the output.
+"""Structured logs: one JSON object per line, with the request, trace and user it belongs to, and
+secrets redacted on every line. The fields and the redaction rules: docs/observability.md.
 """
 
 import logging

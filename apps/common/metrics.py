@@ -1,14 +1,6 @@
-"""Prometheus metrics of this system beyond django-prometheus' HTTP, database and cache ones.
-
-Counters and histograms below are updated where things happen (the hooks are listed in README,
-"Observability"). Gauges that describe stored state (outbox backlog, active reservations) are
-read from the databases when Prometheus scrapes, by `DatabaseGauges`, only for the apps this
-process serves.
-
-Under a pre-forking server every worker writes its samples to files in
-`PROMETHEUS_MULTIPROC_DIR` and a scrape adds them up (`config/gunicorn.py` sets that up for
-gunicorn; set the variable for Celery's prefork pool). HTTP processes answer `/metrics`;
-`grpcserve` and Celery workers call `start_exporter()` to serve the same on `METRICS_PORT`.
+"""Prometheus metrics beyond django-prometheus' HTTP, database and cache ones: business counters
+updated where things happen, and gauges read from the databases at scrape time
+(`DatabaseGauges`). The list and the multiprocess setup: docs/observability.md.
 """
 
 import logging

@@ -1,15 +1,6 @@
-"""OpenTelemetry tracing: off unless the standard `OTEL_*` variables ask for it.
-
-`configure_tracing()` runs once per process at start-up (apps.common's AppConfig.ready, so the
-WSGI server, Celery workers and every manage.py command, `grpcserve` included). When tracing is
-off it returns at once and nothing is instrumented: no cost. When on, it installs a tracer
-provider named after `SERVICE_NAME` that batches spans to the OTLP exporter (endpoint, headers,
-timeouts from `OTEL_EXPORTER_OTLP_*`) and instruments Django, psycopg, Redis, Celery, gRPC
-(server and client) and requests.
-
-A trace crosses Kafka in the CloudEvent's `traceparent` attribute: `emit()` fills it with
-`inject_traceparent()`, and `event_span()` continues that trace around the relay's publish and
-the consumer's handler.
+"""OpenTelemetry tracing, off unless the standard `OTEL_*` variables ask for it; when off, nothing
+is instrumented, so it costs nothing. A trace crosses Kafka in the CloudEvent's `traceparent`; what is
+instrumented and how: docs/observability.md.
 """
 
 import os

@@ -1,15 +1,6 @@
-"""Idempotency keys with Stripe's semantics, stored in the payments database.
-
-A key is scoped to its user. The first request with a key claims it (one short transaction; the
-unique (user_id, key) constraint lets exactly one of many concurrent requests win) and, when it
-has run, stores its response in the same transaction that records its outcome. Later requests
-with the key and the same request replay that response; with another request they are refused
-(422); while the first still runs they are refused (409). Keys live
-`IDEMPOTENCY_KEY_TTL_SECONDS` (24h), after which the key is new again and the purge removes it.
-
-A request whose process died leaves its key claimed: once the claim is older than
-`IDEMPOTENCY_LOCK_TIMEOUT_SECONDS` the next request with the key takes it over and resumes the
-payment the dead one had opened (see services.purchase).
+"""Idempotency keys with Stripe's semantics, per user, in the payments database: the first
+request claims the key, later ones replay its stored response or are refused. The rules,
+expiry and takeover of a dead request's key: docs/payments.md.
 """
 
 import hashlib

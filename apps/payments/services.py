@@ -1,18 +1,5 @@
-"""Writes: the purchase and the refund.
-
-A purchase never holds a payments transaction open while it calls products, inventory or the
-payment provider. Its steps, each in its own short transaction or call:
-
-1. claim the idempotency key (or answer the stored response / 409 / 422);
-2. price every line from the catalogue, then open the payment (`pending`, with its lines and
-   amount) bound to the key;
-3. reserve every line's stock at once, under the payment's id;
-4. charge the provider, with the payment's id as the provider's idempotency key;
-5. commit the outcome, its event and the stored response in one transaction.
-
-Every outcome of a request that ran is stored and replayed (Stripe's rule), failures included.
-Only a `service_unavailable` answer (a dependency could not be reached, nothing was charged)
-forgets the key, so the client can retry it.
+"""Writes: the purchase and the refund. A purchase never holds a payments transaction open while
+it calls products, inventory or the provider; its steps are in docs/payments.md.
 """
 
 import logging

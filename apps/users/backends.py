@@ -1,11 +1,5 @@
-"""Admin sign-in with email and password, in every mode.
-
-Where users is served, the user table is here: the password is checked against it (through the
-users interface, so the login throttle applies to the admin too). Where it is not, the users
-interface checks the password remotely and this process keeps a *shadow* row of the staff
-member (same UUID, unusable password) in its own `default` database, which Django's session and
-admin log point at. Only staff get a shadow row, and a shadow row signs in only while users
-still says the account is active staff.
+"""Admin sign-in with email and password, in every mode: through the users interface, with a
+staff-only shadow row where users is served elsewhere (docs/operations.md, "When apps run apart").
 """
 
 from django.contrib.auth.backends import BaseBackend

@@ -1,11 +1,12 @@
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
 from apps.common.permissions import IsStaff
 from apps.inventory import selectors, services
 from apps.inventory.rest.serializers import (
@@ -17,7 +18,7 @@ from apps.inventory.rest.serializers import (
     ThresholdInputSerializer,
 )
 
-PROBLEM = OpenApiResponse(description="Problem details (application/problem+json) with `code`.")
+INSUFFICIENT_STOCK = problem("`insufficient_stock`: `on_hand + delta` would fall below `reserved` or 0.")
 
 
 def _is_staff(request) -> bool:
@@ -40,8 +41,10 @@ class StockView(APIView):
 
     @extend_schema(
         summary="Set a product's low-stock threshold (staff)",
+        description="The low-stock list and alert show the product once `available` is at or under it.",
         request=ThresholdInputSerializer,
-        responses={200: StaffStockSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        responses={200: StaffStockSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
+                   403: PERMISSION_DENIED},
     )
     def patch(self, request, product_id: UUID):
         data = _validated(ThresholdInputSerializer, request)
@@ -59,16 +62,19 @@ class AdjustmentsView(generics.ListAPIView):
     @extend_schema(
         summary="A product's stock ledger (staff)",
         description="Every change of `on_hand`, newest first: staff adjustments, sales, refunds, receipts.",
-        responses={200: AdjustmentSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        responses={200: AdjustmentSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
+                   403: PERMISSION_DENIED},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
         summary="Adjust a product's units on hand (staff)",
-        description="409 `insufficient_stock` when `on_hand + delta` would fall below `reserved` or 0.",
+        description="A positive `delta` receives units, a negative one writes them off; the ledger "
+                    "records who, why and the resulting `on_hand`.",
         request=AdjustmentInputSerializer,
-        responses={201: AdjustmentSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM, 409: PROBLEM},
+        responses={201: AdjustmentSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
+                   403: PERMISSION_DENIED, 409: INSUFFICIENT_STOCK},
     )
     def post(self, request, product_id: UUID):
         data = _validated(AdjustmentInputSerializer, request)
@@ -78,7 +84,10 @@ class AdjustmentsView(generics.ListAPIView):
 
 @extend_schema(
     summary="Products at or under their low-stock threshold (staff)",
-    responses={200: StaffStockSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+    description="Stock records whose `available` is at or under `low_stock_threshold`, including "
+                "active products that never received stock.",
+    responses={200: StaffStockSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
+               403: PERMISSION_DENIED},
 )
 class LowStockView(generics.ListAPIView):
     permission_classes = [IsStaff]

@@ -1,6 +1,5 @@
 """`reconcile_inventory`: drift made with direct SQL is reported, fixed through a ledger entry, once."""
 
-import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -104,7 +103,7 @@ def test_exit_codes_tell_cron_whether_drift_remains():
 
     found = manage(["reconcile_inventory"], env)
     assert found.returncode == 1 and "run with --fix" in found.stderr
-    assert re.search(r"Checking stock: 100%.*1/1", found.stderr)  # the progress bar
+    assert "Checking stock: 1/1 record" in found.stderr  # the progress, as a log line off a terminal
     fixed = manage(["reconcile_inventory", "--fix"], env)
     assert fixed.returncode == 0, fixed.stderr
     clean = manage(["reconcile_inventory"], env)

@@ -113,7 +113,8 @@ class PaymentListCreateView(GenericAPIView):
 class PaymentDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="One payment", responses={200: PaymentSerializer, 401: NOT_AUTHENTICATED,
+    @extend_schema(summary="One payment", description="Its owner or staff; anybody else gets 404.",
+                   responses={200: PaymentSerializer, 401: NOT_AUTHENTICATED,
                                                       404: NOT_FOUND})
     def get(self, request, payment_id):
         payment = selectors.payment_visible_to(payment_id, UUID(request.user.id), request.user.is_staff)

@@ -41,6 +41,8 @@ class CategoryListView(StaffWritesMixin, GenericAPIView):
     serializer_class = CategorySerializer
 
     @extend_schema(operation_id="categories_list", summary="The category tree, depth-first",
+                   description="Each category names its `parent_id`; filter products with "
+                               "`?category=<id>` to include every descendant.",
                    responses={200: CategorySerializer(many=True), 400: VALIDATION_ERROR})
     def get(self, request):
         page = self.paginate_queryset(selectors.categories())
@@ -48,6 +50,7 @@ class CategoryListView(StaffWritesMixin, GenericAPIView):
 
     @extend_schema(
         operation_id="categories_create", summary="Create a category (staff)",
+        description="Without `slug`, one is made from the name; `parent_id` places it in the tree.",
         request=CategoryCreateSerializer,
         responses={201: CategorySerializer, 400: problem("`validation_error`: e.g. an unknown `parent_id`."),
                    409: problem("`slug_taken`: another category has this slug."), **WRITE_ERRORS},
@@ -101,6 +104,7 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
     serializer_class = ProductSerializer
 
     @extend_schema(operation_id="products_retrieve", summary="One product",
+                   description="An inactive product is 404 except for staff.",
                    responses={200: ProductSerializer, 404: NOT_FOUND})
     def get(self, request, product_id: UUID):
         if _is_staff(request):
@@ -114,6 +118,7 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
         return ProductSerializer(selectors.product_detail(product_id, staff=staff)).data
 
     @extend_schema(operation_id="products_update", summary="Replace a product (staff)",
+                   description="Every writable field is sent; the catalogue cache follows at once.",
                    request=ProductSerializer,
                    responses={200: ProductSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND,
                               409: SKU_TAKEN, **WRITE_ERRORS})
@@ -121,6 +126,7 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
         return self._update(request, product_id, partial=False)
 
     @extend_schema(operation_id="products_partial_update", summary="Change some fields of a product (staff)",
+                   description="Only the fields sent change; the catalogue cache follows at once.",
                    request=ProductSerializer,
                    responses={200: ProductSerializer, 400: VALIDATION_ERROR, 404: NOT_FOUND,
                               409: SKU_TAKEN, **WRITE_ERRORS})

@@ -32,7 +32,8 @@ class PublicView(APIView):
 
 class RegisterView(PublicView):
     @extend_schema(
-        operation_id="auth_register", tags=["auth"], request=RegisterSerializer,
+        operation_id="auth_register", tags=["auth"], request=RegisterSerializer, summary="Create an account",
+        description="The e-mail is the login name; the password must pass the password rules.",
         responses={201: UserSerializer,
                    400: problem("`validation_error`: bad email, or a weak password (`errors.password`)."),
                    409: problem("`email_taken`: an account with this email exists.")},
@@ -46,7 +47,8 @@ class RegisterView(PublicView):
 
 class TokenView(PublicView):
     @extend_schema(
-        operation_id="auth_token", tags=["auth"], request=CredentialsSerializer,
+        operation_id="auth_token", tags=["auth"], request=CredentialsSerializer, summary="Log in",
+        description="Exchanges e-mail and password for a short-lived access token and a refresh token.",
         responses={200: TokenPairSerializer, 400: VALIDATION_ERROR,
                    401: problem("`invalid_credentials`: the same answer for an unknown email, a "
                                 "wrong password and a deactivated account."),
@@ -62,6 +64,7 @@ class TokenView(PublicView):
 class TokenRefreshView(PublicView):
     @extend_schema(
         operation_id="auth_token_refresh", tags=["auth"], request=RefreshSerializer,
+        summary="A new token pair for a refresh token",
         responses={200: TokenPairSerializer, 400: VALIDATION_ERROR, 401: TOKEN_INVALID},
         description="Rotates the refresh token: the one sent no longer works.",
     )
@@ -75,7 +78,8 @@ class LogoutView(APIView):
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
-        operation_id="auth_logout", tags=["auth"], request=RefreshSerializer,
+        operation_id="auth_logout", tags=["auth"], request=RefreshSerializer, summary="Log out",
+        description="Revokes the refresh token sent; access tokens expire on their own within minutes.",
         responses={204: None, 400: VALIDATION_ERROR,
                    401: problem("`not_authenticated` / `token_invalid` (the access token), or "
                                 "`token_invalid`: the refresh token is not a live token of yours.")},
@@ -90,13 +94,15 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = (IsAuthenticated,)
 
-    @extend_schema(operation_id="users_me", tags=["users"],
+    @extend_schema(operation_id="users_me", tags=["users"], summary="Your account",
+                   description="The account of the access token's user.",
                    responses={200: UserSerializer, 401: NOT_AUTHENTICATED})
     def get(self, request):
         return Response(UserSerializer(self._user(request)).data)
 
     @extend_schema(
         operation_id="users_me_update", tags=["users"], request=ProfileUpdateSerializer,
+        summary="Change your name",
         responses={200: UserSerializer, 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED},
         description="Only `first_name` and `last_name` change; other fields sent are ignored.",
     )
@@ -119,7 +125,8 @@ class MeView(APIView):
 
 
 @extend_schema_view(get=extend_schema(
-    operation_id="users_list", tags=["users"],
+    operation_id="users_list", tags=["users"], summary="Find users (staff)",
+    description="Every account, ordered by e-mail; `search` matches part of the e-mail or a name.",
     parameters=[OpenApiParameter("search", str, description="Part of an email, first or last name.")],
     responses={200: UserSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
                403: PERMISSION_DENIED},
@@ -136,13 +143,15 @@ class UserDetailView(APIView):
     permission_classes = (IsStaff,)
     staff_errors = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED, 404: NOT_FOUND}
 
-    @extend_schema(operation_id="users_retrieve", tags=["users"],
+    @extend_schema(operation_id="users_retrieve", tags=["users"], summary="One user (staff)",
+                   description="Any account, active or not.",
                    responses={200: UserSerializer, **staff_errors})
     def get(self, request, user_id):
         return Response(UserSerializer(selectors.get_user(user_id)).data)
 
     @extend_schema(
         operation_id="users_update", tags=["users"], request=StaffUserUpdateSerializer,
+        summary="Change a user's names or roles (staff)",
         responses={200: UserSerializer, 400: VALIDATION_ERROR, **staff_errors},
         description="`first_name`, `last_name`, `is_staff` and `is_active` change; `email` and `id` do not.",
     )
@@ -152,7 +161,7 @@ class UserDetailView(APIView):
         user = services.update_user(user_id, **serializer.validated_data)
         return Response(UserSerializer(user).data)
 
-    @extend_schema(operation_id="users_deactivate", tags=["users"],
+    @extend_schema(operation_id="users_deactivate", tags=["users"], summary="Deactivate a user (staff)",
                    responses={204: None, **staff_errors},
                    description="Deactivates: the user can no longer log in or refresh tokens.")
     def delete(self, request, user_id):

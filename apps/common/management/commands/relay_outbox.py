@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
+from apps.common.management.progress import progress
 from apps.common.outbox import outbox_model
 from apps.common.relay import RelayError, publishing_apps, relay_outbox
 
@@ -14,16 +14,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--app", choices=publishing_apps(), help="Only this app's outbox.")
-        parser.add_argument("--batch-size", type=int, default=200)
+        parser.add_argument("--batch-size", type=int, default=200,
+                            help="Outbox rows claimed and published per transaction (default 200).")
 
     def handle(self, *args, app=None, batch_size=200, **options):
         failed = []
         for name in [app] if app else publishing_apps():
             unsent = outbox_model(name).objects.using(name).filter(sent_at__isnull=True).count()
             try:
-                with tqdm(total=unsent, desc=f"Relaying {name}", unit="event",
-                          disable=options["verbosity"] < 1) as progress:
-                    count = relay_outbox(name, batch_size=batch_size, progress=progress.update)
+                with progress(total=unsent, desc=f"Relaying {name}", unit="event",
+                              verbosity=options["verbosity"]) as bar:
+                    count = relay_outbox(name, batch_size=batch_size, progress=bar.update)
             except RelayError as exc:
                 failed.append(str(exc))
                 self.stderr.write(self.style.ERROR(str(exc)))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from apps.common.errors import DomainError
+from apps.common.management.progress import progress
 from apps.common.management.table import format_table
 from apps.inventory import selectors, services
 from apps.inventory.models import StockRecord
@@ -28,7 +28,8 @@ class Command(BaseCommand):
             raise CommandError("This process does not serve inventory (see SERVICE_APPS).")
         drifts = []
         total = StockRecord.objects.using("inventory").count()
-        with tqdm(total=total, desc="Checking stock", unit="record", disable=options["verbosity"] < 1) as bar:
+        verbosity = options["verbosity"]
+        with progress(total=total, desc="Checking stock", unit="record", verbosity=verbosity) as bar:
             for checked, found in selectors.stock_drifts(chunk_size):
                 drifts.extend(found)
                 bar.update(checked)
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(drifts)} of {total} stock record(s) drifted; run with --fix to correct them.")
         unfixed = []
-        for drift in tqdm(drifts, desc="Fixing", unit="record", disable=options["verbosity"] < 1):
+        for drift in progress(drifts, desc="Fixing", unit="record", verbosity=verbosity):
             try:
                 services.reconcile_stock(drift.product_id)
             except DomainError as error:

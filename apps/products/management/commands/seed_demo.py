@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
-from tqdm import tqdm
 
+from apps.common.management.progress import progress
 from apps.inventory.interface import StockLine, receive_stock
 from apps.products import demo_catalogue, services
 from apps.products.models import Product
@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--products", type=int, default=50, help="How many products (default 50).")
-        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--batch-size", type=int, default=2000,
+                            help="Products created per transaction (default 2000).")
         parser.add_argument("--no-stock", action="store_true",
                             help="Seed the catalogue only; receive no stock in inventory.")
 
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         existing = set(Product.objects.filter(sku__startswith=demo_catalogue.SKU_PREFIX)
                        .values_list("sku", flat=True))
         created = 0
-        with tqdm(total=products, desc="Seeding products", unit="product") as progress:
+        with progress(total=products, desc="Seeding products", unit="product",
+                      verbosity=options["verbosity"]) as bar:
             for start in range(1, products + 1, batch_size):
                 numbers = range(start, min(start + batch_size, products + 1))
                 new = [demo_catalogue.demo_product(number, leaves) for number in numbers
@@ -37,7 +39,7 @@ class Command(BaseCommand):
                         self._receive_stock(new)
                     services.create_products_in_bulk(new)
                     created += len(new)
-                progress.update(len(numbers))
+                bar.update(len(numbers))
         if created and connections["products"].vendor == "postgresql":
             # Fresh planner statistics, so the first queries after a large seed use the indexes.
             with connections["products"].cursor() as cursor:
