@@ -10,6 +10,7 @@ from apps.common.logging import logging_config
 from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
+from config.throttle_rates import parse_throttle_rates, parse_trusted_proxy_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -139,6 +140,15 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    # Rate limits per client (apps/common/throttles.py); the rates are THROTTLE_RATES.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.common.throttles.AnonRateThrottle",
+        "apps.common.throttles.UserRateThrottle",
+        "apps.common.throttles.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": parse_throttle_rates(env_str("THROTTLE_RATES")),
+    # X-Forwarded-For is believed only through this many proxies in front (0: REMOTE_ADDR).
+    "NUM_PROXIES": parse_trusted_proxy_count(env_str("TRUSTED_PROXY_COUNT")),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -150,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
+        "apps.common.throttles.document_rate_limits",
     ],
 }
 

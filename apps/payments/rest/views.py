@@ -122,6 +122,7 @@ class PaymentDetailView(APIView):
 
 class PaymentRefundView(APIView):
     permission_classes = [IsStaff]
+    throttle_scope = "refund_staff"
 
     @extend_schema(
         summary="Refund a payment in full",

@@ -31,6 +31,8 @@ class PublicView(APIView):
 
 
 class RegisterView(PublicView):
+    throttle_scope = "register_ip"
+
     @extend_schema(
         operation_id="auth_register", tags=["auth"], request=RegisterSerializer,
         responses={201: UserSerializer,
@@ -45,13 +47,16 @@ class RegisterView(PublicView):
 
 
 class TokenView(PublicView):
+    throttle_scope = "login_ip"
+
     @extend_schema(
         operation_id="auth_token", tags=["auth"], request=CredentialsSerializer,
         responses={200: TokenPairSerializer, 400: VALIDATION_ERROR,
                    401: problem("`invalid_credentials`: the same answer for an unknown email, a "
                                 "wrong password and a deactivated account."),
                    429: problem("`too_many_attempts`: 5 failed logins for this email within 15 "
-                                "minutes; `Retry-After` says when the window ends.")},
+                                "minutes; `rate_limited`: too many logins from this client. "
+                                "`Retry-After` says when to try again.")},
     )
     def post(self, request):
         serializer = CredentialsSerializer(data=request.data)
