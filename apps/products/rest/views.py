@@ -4,8 +4,12 @@ The public (anonymous and shopper) reads of the catalogue are served from the ca
 staff reads bypass it because they see inactive products too.
 """
 
+import functools
+from urllib.parse import urlencode
 from uuid import UUID
 
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -30,6 +34,26 @@ WRITE_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
 
 def _is_staff(request: Request) -> bool:
     return bool(request.user and request.user.is_staff)
+
+
+def _public(request: Request, entry: catalogue_cache.Entry) -> HttpResponse:
+    """A cached catalogue response as stored, or 304 when the client holds it already. Shared
+    caches may keep it briefly; `Vary: Authorization` keeps staff views apart (and responses to
+    requests with credentials are `no-store` anyway, see apps/common/http.py)."""
+    if _client_holds(request, entry.etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(entry.body, content_type="application/json")
+    response["ETag"] = entry.etag
+    response["Cache-Control"] = f"public, max-age={catalogue_cache.MAX_AGE_SECONDS}"
+    response["Vary"] = "Authorization"
+    return response
+
+
+def _client_holds(request: Request, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110): `W/"x"` matches `"x"`; `*` matches any."""
+    tags = {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
+    return etag in tags or "*" in tags
 
 
 class StaffWritesMixin:
@@ -71,17 +95,26 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
                    400: problem("`validation_error`: `errors` names each invalid parameter.")},
     )
     def get(self, request):
-        if _is_staff(request):
-            return Response(self._page(request, staff=True))
-        return Response(catalogue_cache.cached(
-            f"list:{request.build_absolute_uri()}", lambda: self._page(request, staff=False),
-        ))
-
-    def _page(self, request, *, staff: bool) -> dict:
         params = ProductFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.product_list(params.filters(), staff=staff))
-        return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+        if _is_staff(request):
+            page = self.paginate_queryset(selectors.product_list(params.filters(), staff=True))
+            return self.get_paginated_response(ProductSerializer(page, many=True).data)
+
+        # The entry's name and the page links hold only validated, canonical parameters.
+        page_number, page_size = self.paginator.page_and_size(request)
+        filters = params.canonical()
+        url = f"{request.build_absolute_uri(request.path)}?{urlencode([*filters, ('page_size', page_size)])}"
+        products = functools.cache(lambda: selectors.product_list(params.filters(), staff=False))
+
+        def render(count: int) -> dict:
+            page = self.paginator.paginate_queryset(products(), request, self, url=url, count=count)
+            return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+
+        entry = catalogue_cache.cached(f"list:{url}&page={page_number}", render,
+                                       count_name=f"count:{urlencode(filters)}",
+                                       count=lambda: products().count())
+        return _public(request, entry)
 
     @extend_schema(
         operation_id="products_create", summary="Create a product (staff)",
@@ -105,9 +138,8 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
     def get(self, request, product_id: UUID):
         if _is_staff(request):
             return Response(self._render(product_id, staff=True))
-        return Response(catalogue_cache.cached(
-            f"detail:{product_id}", lambda: self._render(product_id, staff=False),
-        ))
+        return _public(request, catalogue_cache.cached(
+            f"detail:{product_id}", lambda _count: self._render(product_id, staff=False)))
 
     @staticmethod
     def _render(product_id: UUID, *, staff: bool) -> dict:
