@@ -98,3 +98,12 @@ def test_a_user_with_a_nul_in_a_profile_patch_is_refused():
     client.credentials(HTTP_AUTHORIZATION=authorization(user.id))
     response = client.patch("/api/v1/users/me", {"last_name": "x\x00"}, format="json")
     assert (response.status_code, list(response.json()["errors"])) == (400, ["last_name"])
+
+
+def test_a_control_character_in_the_idempotency_key_is_400_naming_the_header():
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=authorization())
+    response = client.post("/api/v1/payments", {"items": [{"product_id": str(uuid.uuid4()), "quantity": 1}],
+                                                "payment_method": {"token": "tok_visa"}},
+                           format="json", headers={"Idempotency-Key": "key\x01"})
+    assert (response.status_code, list(response.json()["errors"])) == (400, ["Idempotency-Key"])

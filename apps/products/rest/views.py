@@ -10,7 +10,8 @@ from uuid import UUID
 
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -30,6 +31,13 @@ from apps.products.rest.serializers import (
 NOT_FOUND = problem("`not_found`: no such product, or it is inactive and you are not staff.")
 SKU_TAKEN = problem("`sku_taken`: another product has this SKU.")
 WRITE_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+PUBLIC_CACHING = (
+    f"Public answers carry a strong `ETag`; anonymous ones also `Cache-Control: public, "
+    f"max-age={catalogue_cache.MAX_AGE_SECONDS}`, answers to requests with a token `no-store`.")
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description="The `ETag` of a copy the client holds: 304 while it is current (public answers).")
+NOT_MODIFIED = OpenApiResponse(description="Not modified: the `ETag` in `If-None-Match` is current.")
 
 
 def _is_staff(request: Request) -> bool:
@@ -89,9 +97,10 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
     @extend_schema(
         operation_id="products_list", summary="Search and filter the catalogue",
         description="Anonymous users and shoppers see active products only; staff see all and may "
-                    "filter by `status`.",
-        parameters=[ProductFilterSerializer],
+                    "filter by `status`. " + PUBLIC_CACHING,
+        parameters=[ProductFilterSerializer, IF_NONE_MATCH],
         responses={200: ProductSerializer(many=True),
+                   304: NOT_MODIFIED,
                    400: problem("`validation_error`: `errors` names each invalid parameter.")},
     )
     def get(self, request):
@@ -133,8 +142,9 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
 class ProductDetailView(StaffWritesMixin, GenericAPIView):
     serializer_class = ProductSerializer
 
-    @extend_schema(operation_id="products_retrieve", summary="One product",
-                   responses={200: ProductSerializer, 404: NOT_FOUND})
+    @extend_schema(operation_id="products_retrieve", summary="One product", description=PUBLIC_CACHING,
+                   parameters=[IF_NONE_MATCH],
+                   responses={200: ProductSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
     def get(self, request, product_id: UUID):
         if _is_staff(request):
             return Response(self._render(product_id, staff=True))
