@@ -30,7 +30,7 @@ def parse_throttle_rates(raw: str | None) -> dict[str, str | None]:
     if raw.strip().lower() == "off":
         return dict.fromkeys(DEFAULT_THROTTLE_RATES)
     rates = dict(DEFAULT_THROTTLE_RATES)
-    for item in raw.split(","):
+    for item in filter(str.strip, raw.split(",")):
         scope, _, rate = (part.strip() for part in item.partition("="))
         if scope not in DEFAULT_THROTTLE_RATES:
             raise ImproperlyConfigured(

@@ -7,6 +7,7 @@ import pytest
 import requests
 from rest_framework.test import APIClient
 
+from config.throttle_rates import DEFAULT_THROTTLE_RATES, parse_throttle_rates
 from tests.support.processes import database_env, manage, start_http_server
 from tests.support.users import PASSWORD, UserFactory, authorization
 
@@ -106,3 +107,10 @@ def test_a_malformed_value_stops_start_up_naming_the_variable(name, value, messa
     result = manage(["check"], {name: value})
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_rates_override_the_defaults_scope_by_scope():
+    assert parse_throttle_rates(None) == DEFAULT_THROTTLE_RATES
+    rates = parse_throttle_rates(" login_ip=10/s, register_ip=off ,")
+    assert rates == {**DEFAULT_THROTTLE_RATES, "login_ip": "10/s", "register_ip": None}
+    assert set(parse_throttle_rates("OFF").values()) == {None}
