@@ -10,6 +10,7 @@ from config.env import env_bool, env_choice, env_database, env_float, env_int, e
 from config.jwt_keys import load_jwt_keys
 from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
+from config.throttle_rates import parse_throttle_rates, parse_trusted_proxy_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -50,6 +51,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.logging.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "apps.common.http.NoStoreForPersonalResponsesMiddleware",
+    "apps.common.http.RefuseControlCharactersMiddleware",
     # The one image serves the admin's static files itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -136,11 +139,20 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.common.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
+    # Rate limits per client (apps/common/throttles.py); the rates are THROTTLE_RATES.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.common.throttles.AnonRateThrottle",
+        "apps.common.throttles.UserRateThrottle",
+        "apps.common.throttles.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": parse_throttle_rates(env_str("THROTTLE_RATES")),
+    # X-Forwarded-For is believed only through this many proxies in front (0: REMOTE_ADDR).
+    "NUM_PROXIES": parse_trusted_proxy_count(env_str("TRUSTED_PROXY_COUNT")),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -158,6 +170,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
         "apps.common.openapi.finish_document",
+        "apps.common.throttles.document_rate_limits",
     ],
 }
 

@@ -1,9 +1,11 @@
 """Service-to-service authentication: a short-lived HS256 token on every call.
 
-The calling process signs `{iss: its SERVICE_NAME, aud: the app it calls, iat, exp}` with
-`SERVICE_AUTH_SECRET` and sends it as `authorization: Bearer <token>`; the server rejects a call
-whose token is missing, forged, expired or meant for another app with UNAUTHENTICATED. Health
-and reflection stay open (probes and tooling carry no token).
+The calling process signs `{iss: "shop-services", sub: its SERVICE_NAME, aud: the app it calls,
+iat, exp}` with `SERVICE_AUTH_SECRET` and sends it as `authorization: Bearer <token>`; the server
+rejects with UNAUTHENTICATED, and one generic message, a call whose token is missing, forged,
+expired, from another issuer, meant for another app, or valid for longer than
+MAX_TOKEN_LIFETIME_SECONDS (a leaked token is worth a minute or two, never years). Health and
+reflection stay open (probes and tooling carry no token).
 """
 
 import time
@@ -14,7 +16,11 @@ import jwt
 from django.conf import settings
 
 ALGORITHM = "HS256"
+ISSUER = "shop-services"
 TOKEN_LIFETIME_SECONDS = 60
+MAX_TOKEN_LIFETIME_SECONDS = 120
+# Clocks of two hosts may differ by this much.
+LEEWAY_SECONDS = 5
 OPEN_SERVICES = frozenset({
     "grpc.health.v1.Health",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -24,16 +30,20 @@ OPEN_SERVICES = frozenset({
 
 def service_token(audience: str) -> str:
     now = int(time.time())
-    claims = {"iss": settings.SERVICE_NAME, "aud": audience, "iat": now, "exp": now + TOKEN_LIFETIME_SECONDS}
+    claims = {"iss": ISSUER, "sub": settings.SERVICE_NAME, "aud": audience, "iat": now,
+              "exp": now + TOKEN_LIFETIME_SECONDS}
     return jwt.encode(claims, settings.SERVICE_AUTH_SECRET, algorithm=ALGORITHM)
 
 
 def verify_service_token(token: str, audience: str) -> dict:
     """The token's claims; raises jwt.InvalidTokenError."""
-    return jwt.decode(
-        token, settings.SERVICE_AUTH_SECRET, algorithms=[ALGORITHM], audience=audience,
-        options={"require": ["iss", "aud", "iat", "exp"]},
+    claims = jwt.decode(
+        token, settings.SERVICE_AUTH_SECRET, algorithms=[ALGORITHM], audience=audience, issuer=ISSUER,
+        leeway=LEEWAY_SECONDS, options={"require": ["iss", "sub", "aud", "iat", "exp"]},
     )
+    if claims["exp"] - claims["iat"] > MAX_TOKEN_LIFETIME_SECONDS:
+        raise jwt.InvalidTokenError("The token is valid for too long.")
+    return claims
 
 
 _CALL_DETAILS_FIELDS = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
@@ -78,8 +88,8 @@ class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
             return _reject("A service token is required.")
         try:
             verify_service_token(token, audience=_app_of(service))
-        except jwt.InvalidTokenError as error:
-            return _reject(f"Invalid service token: {error}.")
+        except jwt.InvalidTokenError:  # which check failed is not the caller's business
+            return _reject("Invalid service token.")
         return continuation(handler_call_details)
 
 

@@ -35,6 +35,10 @@ PURCHASES = Counter(
 REFUNDS = Counter("shop_refunds_total", "Refunds issued.")
 RESERVATIONS_EXPIRED = Counter("shop_reservations_expired_total", "Stock reservations released on expiry.")
 AMOUNT_SOLD = Counter("shop_amount_sold_total", "Money taken by completed purchases.", ["currency"])
+REFRESH_TOKEN_REUSE = Counter(
+    "shop_refresh_token_reuse_total",
+    "Revoked refresh tokens presented again (theft or a replayed request); each revoked its family.",
+)
 
 # --- Events: Kafka consumers --------------------------------------------------------------------
 CONSUMER_OUTCOMES = ("processed", "retried", "dead_lettered")

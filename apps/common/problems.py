@@ -24,7 +24,7 @@ _DRF_CODES = {
     exceptions.MethodNotAllowed: "method_not_allowed",
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
-    exceptions.Throttled: "too_many_requests",
+    exceptions.Throttled: "rate_limited",
 }
 
 

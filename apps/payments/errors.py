@@ -29,6 +29,11 @@ class MixedCurrencies(DomainError):
     default_detail = "All products of one payment must be priced in the same currency."
 
 
+class AmountTooLarge(DomainError):
+    code = "validation_error"
+    default_detail = "Invalid input."
+
+
 class PaymentDeclined(DomainError):
     status = 402
     code = "payment_declined"

@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
@@ -6,6 +7,8 @@ from django.utils import timezone
 from apps.common.outbox import OutboxEventBase
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+# The largest amount a money column holds (9,999,999,999.99).
+MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - Decimal("0.01")
 
 
 class OutboxEvent(OutboxEventBase):

@@ -19,6 +19,7 @@ from apps.inventory import interface as inventory
 from apps.payments import idempotency
 from apps.payments.errors import (
     AlreadyRefunded,
+    AmountTooLarge,
     InvalidProduct,
     MixedCurrencies,
     NotRefundable,
@@ -26,7 +27,7 @@ from apps.payments.errors import (
     PaymentProviderError,
     ReservationExpired,
 )
-from apps.payments.models import IdempotencyKey, Payment, PaymentItem
+from apps.payments.models import MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
 from apps.payments.providers import Charge, get_provider
 from apps.products import interface as products
 
@@ -69,7 +70,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     except ServiceUnavailable:
         _abandon(key)
         raise
-    except (InvalidProduct, MixedCurrencies) as error:
+    except (InvalidProduct, MixedCurrencies, AmountTooLarge) as error:
         with transaction.atomic(using=DB):
             stored = idempotency.complete(key, error.status, _problem(error))
             _count_purchase(error.code)
@@ -86,6 +87,9 @@ def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLi
     if len(currencies) > 1:
         raise MixedCurrencies(currencies=currencies)
     amount = sum((catalogue[line.product_id].price * line.quantity for line in lines), Decimal(0))
+    if amount > MAX_AMOUNT:  # nothing written yet: the columns could not hold it
+        raise AmountTooLarge(errors={"items": [
+            f"The total {amount} exceeds the largest payment, {MAX_AMOUNT}."]})
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).create(
             user_id=user_id, amount=amount.quantize(CENT), currency=currencies[0],

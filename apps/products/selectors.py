@@ -55,7 +55,7 @@ def _search(queryset: QuerySet[Product], term: str) -> QuerySet[Product]:
 
 def product_list(filters: ProductFilters, *, staff: bool) -> QuerySet[Product]:
     """The catalogue as its reader may see it: the public sees only active products."""
-    products = Product.objects.all()
+    products = Product.objects.defer("search_vector")  # only what the API renders
     if not staff:
         products = products.filter(status=Product.Status.ACTIVE)
     elif filters.status:
@@ -79,7 +79,7 @@ def product_list(filters: ProductFilters, *, staff: bool) -> QuerySet[Product]:
 
 def product_detail(product_id: UUID, *, staff: bool) -> Product:
     """Inactive products are not found, except by staff."""
-    product = Product.objects.filter(pk=product_id).first()
+    product = Product.objects.defer("search_vector").filter(pk=product_id).first()
     if product is None or not (staff or product.is_active):
         raise ProductNotFound()
     return product

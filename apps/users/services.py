@@ -3,8 +3,10 @@
 Every write is one transaction on the users database.
 """
 
+import contextlib
 from uuid import UUID
 
+import jwt
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -12,11 +14,12 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from apps.common import metrics
 from apps.common.errors import Conflict, DomainError
 from apps.users import login_throttle, selectors
 from apps.users.interface import InvalidCredentials
 from apps.users.models import USERS_DB, User, normalize_email
-from apps.users.tokens import RefreshToken
+from apps.users.tokens import FAMILY_CLAIM, RefreshToken
 
 
 class EmailTaken(Conflict):
@@ -71,18 +74,18 @@ def log_in(email: str, password: str) -> dict[str, str]:
 def rotate_refresh_token(raw_refresh: str) -> dict[str, str]:
     """A new token pair for a valid refresh token, which is revoked. The claims are read afresh
     from the user row, so a demoted or deactivated user's refresh stops giving old rights."""
-    with transaction.atomic(using=USERS_DB):
+    with _revoking_families_of_reused_tokens(), transaction.atomic(using=USERS_DB):
         refresh = _revoke(raw_refresh)
         user = User.objects.using(USERS_DB).filter(
             pk=refresh.get(api_settings.USER_ID_CLAIM), is_active=True).first()
         if user is None:
             raise TokenInvalid()
-        return _token_pair(RefreshToken.for_user(user))
+        return _token_pair(RefreshToken.for_user(user, family=refresh.get(FAMILY_CLAIM)))
 
 
 def log_out(raw_refresh: str, user_id) -> None:
     """Revoke the caller's own refresh token."""
-    with transaction.atomic(using=USERS_DB):
+    with _revoking_families_of_reused_tokens(), transaction.atomic(using=USERS_DB):
         refresh = _revoke(raw_refresh)
         if refresh.get(api_settings.USER_ID_CLAIM) != str(user_id):
             raise TokenInvalid()
@@ -119,10 +122,46 @@ def _revoke(raw_refresh: str) -> RefreshToken:
     # order_by("pk"): the model's default ordering joins the user table, which FOR UPDATE refuses.
     outstanding = (OutstandingToken.objects.using(USERS_DB).select_for_update()
                    .filter(jti=refresh[api_settings.JTI_CLAIM]).order_by("pk").first())
-    if outstanding is None or BlacklistedToken.objects.using(USERS_DB).filter(token=outstanding).exists():
+    if outstanding is None:
         raise TokenInvalid()
+    if BlacklistedToken.objects.using(USERS_DB).filter(token=outstanding).exists():
+        raise RefreshTokenReused(refresh)
     BlacklistedToken.objects.using(USERS_DB).create(token=outstanding)
     return refresh
+
+
+class RefreshTokenReused(TokenInvalid):
+    """A revoked refresh token presented again: whoever holds its successors may be a thief."""
+
+    def __init__(self, refresh: RefreshToken):
+        super().__init__()
+        self.refresh = refresh
+
+
+@contextlib.contextmanager
+def _revoking_families_of_reused_tokens():
+    """Around the transaction that found the reuse (its rollback must not undo the revocation):
+    revoke every live token of the reused token's family, count it, answer 401 as for any
+    invalid token."""
+    try:
+        yield
+    except RefreshTokenReused as reused:
+        family = reused.refresh.get(FAMILY_CLAIM)
+        with transaction.atomic(using=USERS_DB):
+            live = OutstandingToken.objects.using(USERS_DB).filter(
+                user_id=reused.refresh.get(api_settings.USER_ID_CLAIM), expires_at__gt=timezone.now(),
+                blacklistedtoken__isnull=True).order_by("pk")
+            BlacklistedToken.objects.using(USERS_DB).bulk_create(
+                [BlacklistedToken(token=token) for token in live
+                 if family is not None and _family_of(token.token) == family],
+                ignore_conflicts=True)
+        metrics.REFRESH_TOKEN_REUSE.inc()
+        raise TokenInvalid() from None
+
+
+def _family_of(raw_refresh: str) -> str | None:
+    """The family claim of a token we issued and stored (its signature was checked when used)."""
+    return jwt.decode(raw_refresh, options={"verify_signature": False}).get(FAMILY_CLAIM)
 
 
 def _token_pair(refresh: RefreshToken) -> dict[str, str]:

@@ -7,15 +7,23 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.common.tokens import AccessToken, KeyRingMixin
 
+FAMILY_CLAIM = "family"
+
 
 class RefreshToken(KeyRingMixin, tokens.RefreshToken):
     access_token_class = AccessToken
 
+    def check_blacklist(self) -> None:
+        """Not when the token is read: services._revoke checks the blacklist under the token's
+        row lock, and tells a revoked token presented again (reuse) from a forged one."""
+
     @classmethod
-    def for_user(cls, user) -> "RefreshToken":
+    def for_user(cls, user, family: str | None = None) -> "RefreshToken":
         """A new refresh token (and, through `.access_token`, its access token) with the claims
-        other services authorize on, recorded as outstanding so it can be revoked."""
+        other services authorize on, recorded as outstanding so it can be revoked. `family` is the
+        rotation chain it continues (a login starts a new one, named after its first token)."""
         token = cls()
+        token[FAMILY_CLAIM] = family or token[api_settings.JTI_CLAIM]
         token[api_settings.USER_ID_CLAIM] = str(user.pk)
         token["is_staff"] = user.is_staff
         OutstandingToken.objects.create(

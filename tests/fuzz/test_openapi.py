@@ -6,6 +6,10 @@ the code behind them), with valid inputs and with invalid ones (schemathesis' ne
 response may be a 5xx, and every response must match the document: its status code is
 documented (valid inputs), and its body matches the documented schema.
 
+A stateful run then chains operations through the links schemathesis infers from the document
+(create a product, then read, change and delete it by the id the answer gave), valid and invalid
+inputs mixed, and again no response may be a 5xx.
+
 Bounded for `make test` (about a minute); `FUZZ_EXAMPLES=100` digs deeper.
 """
 
@@ -105,3 +109,22 @@ def test_every_response_is_documented_and_none_is_a_server_error(role, server, k
     report.write_text("\n\n".join(failures))
     assert not failures, f"{len(failures)} failures, all in {report}:\n" + "\n".join(
         failure.split("\n\n")[0] + ": " + failure.split("\n\n")[1] for failure in failures)
+
+
+@pytest.mark.django_db(databases="__all__", transaction=True)
+def test_chained_operations_with_valid_and_invalid_inputs_find_no_server_error(server, known_ids):
+    staff = known_ids["staff"]
+    headers = {"Authorization": authorization(staff.id, is_staff=True)}
+    schema = schemathesis.openapi.from_url(f"{server.url}/api/schema/")
+    assert GenerationMode.NEGATIVE in schema.config.generation.modes
+
+    class Staff(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"base_url": server.url, "headers": headers, "timeout": 30}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=[not_a_server_error], transport_kwargs=kwargs)
+
+    assert schema.statistic.transitions.total > 0, "no links to chain operations by"
+    Staff.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=6, deadline=None, database=None,
+                                derandomize=True, suppress_health_check=list(HealthCheck)))

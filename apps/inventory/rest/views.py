@@ -56,6 +56,11 @@ class AdjustmentsView(generics.ListAPIView):
     permission_classes = [IsStaff]
     serializer_class = AdjustmentSerializer
 
+    @property
+    def throttle_scope(self) -> str | None:
+        """Adjustments are limited per staff user; reading the ledger is not."""
+        return "adjustment_staff" if self.request.method == "POST" else None
+
     def get_queryset(self):
         return selectors.ledger(self.kwargs["product_id"])
 

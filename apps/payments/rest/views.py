@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
+from apps.common.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 from apps.common.permissions import IsStaff
 from apps.common.problems import PROBLEM_CONTENT_TYPE
 from apps.payments import idempotency, selectors, services
@@ -36,6 +37,8 @@ def _idempotency_key(request) -> str:
     if len(key) > idempotency.MAX_KEY_LENGTH:
         raise ValidationError({IDEMPOTENCY_KEY_HEADER: [
             f"Ensure this header has no more than {idempotency.MAX_KEY_LENGTH} characters."]})
+    if CONTROL_CHARACTERS.search(key):
+        raise ValidationError({IDEMPOTENCY_KEY_HEADER: [CONTROL_CHARACTERS_MESSAGE]})
     return key
 
 
@@ -123,6 +126,7 @@ class PaymentDetailView(APIView):
 
 class PaymentRefundView(APIView):
     permission_classes = [IsStaff]
+    throttle_scope = "refund_staff"
 
     @extend_schema(
         summary="Refund a payment in full",

@@ -185,3 +185,16 @@ def test_other_users_payments_are_unaffected(make_product):
     assert purchase(client_for(), [(product, 2)]).status_code == 201
     assert purchase(client_for(), [(product, 1)]).json()["code"] == "insufficient_stock"
     assert Payment.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_total_beyond_the_amount_column_is_400_naming_the_items_before_anything_is_written(
+        shopper, make_product):
+    product = make_product("9999999999.99")
+    response = purchase(shopper, [(product, 2)], key="too-much")
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["errors"])) == ("validation_error", ["items"])
+    assert not Payment.objects.exists()
+    assert availability(product).reserved == 0
+    # The key is not stuck: it replays the same answer at once.
+    again = purchase(shopper, [(product, 2)], key="too-much")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (400, "true")

@@ -83,11 +83,8 @@ class ProductFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Product.Status.choices, required=False,
                                      help_text="Staff only; the public sees active products.")
 
-    def validate_category(self, value):
-        category = selectors.category_by_id(value)
-        if category is None:
-            raise serializers.ValidationError("No category with this id.")
-        return category
+    def validate_search(self, value):
+        return " ".join(value.split())  # one spelling per search, one cache entry
 
     def validate(self, attrs):
         low, high = attrs.get("min_price"), attrs.get("max_price")
@@ -95,5 +92,19 @@ class ProductFilterSerializer(serializers.Serializer):
             raise serializers.ValidationError({"min_price": ["Must not exceed max_price."]})
         return attrs
 
+    def canonical(self) -> list[tuple[str, str]]:
+        """The public filters as sorted (name, canonical value) pairs: the catalogue cache's key
+        and its page links. `status` is left out: the public sees active products only."""
+        return sorted((name, str(value).lower() if isinstance(value, bool) else str(value))
+                      for name, value in self.validated_data.items()
+                      if name != "status" and value not in (None, ""))
+
     def filters(self) -> selectors.ProductFilters:
-        return selectors.ProductFilters(**self.validated_data)
+        """The filters for the selector; an unknown `category` is a 400 naming it (looked up only
+        here, so a cached page costs no query)."""
+        data = dict(self.validated_data)
+        if "category" in data:
+            data["category"] = selectors.category_by_id(data["category"])
+            if data["category"] is None:
+                raise serializers.ValidationError({"category": ["No category with this id."]})
+        return selectors.ProductFilters(**data)

@@ -4,9 +4,14 @@ The public (anonymous and shopper) reads of the catalogue are served from the ca
 staff reads bypass it because they see inactive products too.
 """
 
+import functools
+from urllib.parse import urlencode
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
@@ -26,10 +31,37 @@ from apps.products.rest.serializers import (
 NOT_FOUND = problem("`not_found`: no such product, or it is inactive and you are not staff.")
 SKU_TAKEN = problem("`sku_taken`: another product has this SKU.")
 WRITE_ERRORS = {401: NOT_AUTHENTICATED, 403: PERMISSION_DENIED}
+PUBLIC_CACHING = (
+    f"Public answers carry a strong `ETag`; anonymous ones also `Cache-Control: public, "
+    f"max-age={catalogue_cache.MAX_AGE_SECONDS}`, answers to requests with a token `no-store`.")
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description="The `ETag` of a copy the client holds: 304 while it is current (public answers).")
+NOT_MODIFIED = OpenApiResponse(description="Not modified: the `ETag` in `If-None-Match` is current.")
 
 
 def _is_staff(request: Request) -> bool:
     return bool(request.user and request.user.is_staff)
+
+
+def _public(request: Request, entry: catalogue_cache.Entry) -> HttpResponse:
+    """A cached catalogue response as stored, or 304 when the client holds it already. Shared
+    caches may keep it briefly; `Vary: Authorization` keeps staff views apart (and responses to
+    requests with credentials are `no-store` anyway, see apps/common/http.py)."""
+    if _client_holds(request, entry.etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(entry.body, content_type="application/json")
+    response["ETag"] = entry.etag
+    response["Cache-Control"] = f"public, max-age={catalogue_cache.MAX_AGE_SECONDS}"
+    response["Vary"] = "Authorization"
+    return response
+
+
+def _client_holds(request: Request, etag: str) -> bool:
+    """If-None-Match compares weakly (RFC 9110): `W/"x"` matches `"x"`; `*` matches any."""
+    tags = {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
+    return etag in tags or "*" in tags
 
 
 class StaffWritesMixin:
@@ -68,23 +100,33 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
     @extend_schema(
         operation_id="products_list", summary="Search and filter the catalogue",
         description="Anonymous users and shoppers see active products only; staff see all and may "
-                    "filter by `status`.",
-        parameters=[ProductFilterSerializer],
+                    "filter by `status`. " + PUBLIC_CACHING,
+        parameters=[ProductFilterSerializer, IF_NONE_MATCH],
         responses={200: ProductSerializer(many=True),
+                   304: NOT_MODIFIED,
                    400: problem("`validation_error`: `errors` names each invalid parameter.")},
     )
     def get(self, request):
-        if _is_staff(request):
-            return Response(self._page(request, staff=True))
-        return Response(catalogue_cache.cached(
-            f"list:{request.build_absolute_uri()}", lambda: self._page(request, staff=False),
-        ))
-
-    def _page(self, request, *, staff: bool) -> dict:
         params = ProductFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
-        page = self.paginate_queryset(selectors.product_list(params.filters(), staff=staff))
-        return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+        if _is_staff(request):
+            page = self.paginate_queryset(selectors.product_list(params.filters(), staff=True))
+            return self.get_paginated_response(ProductSerializer(page, many=True).data)
+
+        # The entry's name and the page links hold only validated, canonical parameters.
+        page_number, page_size = self.paginator.page_and_size(request)
+        filters = params.canonical()
+        url = f"{request.build_absolute_uri(request.path)}?{urlencode([*filters, ('page_size', page_size)])}"
+        products = functools.cache(lambda: selectors.product_list(params.filters(), staff=False))
+
+        def render(count: int) -> dict:
+            page = self.paginator.paginate_queryset(products(), request, self, url=url, count=count)
+            return self.get_paginated_response(ProductSerializer(page, many=True).data).data
+
+        entry = catalogue_cache.cached(f"list:{url}&page={page_number}", render,
+                                       count_name=f"count:{urlencode(filters)}",
+                                       count=lambda: products().count())
+        return _public(request, entry)
 
     @extend_schema(
         operation_id="products_create", summary="Create a product (staff)",
@@ -104,14 +146,14 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
     serializer_class = ProductSerializer
 
     @extend_schema(operation_id="products_retrieve", summary="One product",
-                   description="An inactive product is 404 except for staff.",
-                   responses={200: ProductSerializer, 404: NOT_FOUND})
+                   description="An inactive product is 404 except for staff. " + PUBLIC_CACHING,
+                   parameters=[IF_NONE_MATCH],
+                   responses={200: ProductSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
     def get(self, request, product_id: UUID):
         if _is_staff(request):
             return Response(self._render(product_id, staff=True))
-        return Response(catalogue_cache.cached(
-            f"detail:{product_id}", lambda: self._render(product_id, staff=False),
-        ))
+        return _public(request, catalogue_cache.cached(
+            f"detail:{product_id}", lambda _count: self._render(product_id, staff=False)))
 
     @staticmethod
     def _render(product_id: UUID, *, staff: bool) -> dict:

@@ -31,6 +31,8 @@ class PublicView(APIView):
 
 
 class RegisterView(PublicView):
+    throttle_scope = "register_ip"
+
     @extend_schema(
         operation_id="auth_register", tags=["auth"], request=RegisterSerializer, summary="Create an account",
         description="The e-mail is the login name; the password must pass the password rules.",
@@ -46,6 +48,8 @@ class RegisterView(PublicView):
 
 
 class TokenView(PublicView):
+    throttle_scope = "login_ip"
+
     @extend_schema(
         operation_id="auth_token", tags=["auth"], request=CredentialsSerializer, summary="Log in",
         description="Exchanges e-mail and password for a short-lived access token and a refresh token.",
@@ -53,7 +57,8 @@ class TokenView(PublicView):
                    401: problem("`invalid_credentials`: the same answer for an unknown email, a "
                                 "wrong password and a deactivated account."),
                    429: problem("`too_many_attempts`: 5 failed logins for this email within 15 "
-                                "minutes; `Retry-After` says when the window ends.")},
+                                "minutes; `rate_limited`: too many logins from this client. "
+                                "`Retry-After` says when to try again.")},
     )
     def post(self, request):
         serializer = CredentialsSerializer(data=request.data)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import jwt
+import prometheus_client
 import pytest
 from django.conf import settings
 
@@ -24,6 +25,10 @@ def log_in(client, email, password=PASSWORD):
 
 def claims(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
+
+
+def reuse_count() -> float:
+    return prometheus_client.REGISTRY.get_sample_value("shop_refresh_token_reuse_total") or 0.0
 
 
 def assert_problem(response, status, code):
@@ -130,7 +135,30 @@ class TestRefresh:
         assert claims(second["access"])["user_id"] == str(user.id)
         reused = api_client.post(REFRESH, {"refresh": first["refresh"]}, format="json")
         assert_problem(reused, 401, "token_invalid")
-        assert api_client.post(REFRESH, {"refresh": second["refresh"]}, format="json").status_code == 200
+
+    def test_a_reused_refresh_token_revokes_its_whole_family_and_is_counted(self, api_client, user):
+        """A thief rotated first: when the victim's (revoked) token comes back, the thief's chain
+        dies too; another login (another family) of the same user lives on."""
+        reuses = reuse_count()
+        stolen = log_in(api_client, user.email).json()["refresh"]
+        other_device = log_in(api_client, user.email).json()["refresh"]
+        thief = api_client.post(REFRESH, {"refresh": stolen}, format="json").json()["refresh"]
+        thief = api_client.post(REFRESH, {"refresh": thief}, format="json").json()["refresh"]
+        assert claims(thief)["family"] == claims(stolen)["family"] != claims(other_device)["family"]
+
+        assert_problem(api_client.post(REFRESH, {"refresh": stolen}, format="json"), 401, "token_invalid")
+        assert_problem(api_client.post(REFRESH, {"refresh": thief}, format="json"), 401, "token_invalid")
+        assert api_client.post(REFRESH, {"refresh": other_device}, format="json").status_code == 200
+        # The thief's reuse above was itself a reuse: two in all.
+        assert reuse_count() == reuses + 2
+
+    def test_a_forged_token_is_not_a_reuse(self, api_client, user):
+        reuses = reuse_count()
+        refresh = log_in(api_client, user.email).json()["refresh"]
+        forged = refresh[:-4] + ("AAAA" if not refresh.endswith("AAAA") else "BBBB")
+        assert_problem(api_client.post(REFRESH, {"refresh": forged}, format="json"), 401, "token_invalid")
+        assert api_client.post(REFRESH, {"refresh": refresh}, format="json").status_code == 200
+        assert reuse_count() == reuses
 
     def test_claims_are_read_afresh_so_a_demoted_user_loses_staff(self, api_client, staff):
         refresh = log_in(api_client, staff.email).json()["refresh"]
