@@ -207,7 +207,14 @@ if "inventory" in SERVICE_APPS:
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)
 KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
+# Consumers read up to EVENT_BATCH_SIZE messages, waiting at most EVENT_BATCH_TIMEOUT_MS for them,
+# and apply them in one transaction with one offset commit (docs/events.md).
+EVENT_BATCH_SIZE = env_int("EVENT_BATCH_SIZE", 100)
+EVENT_BATCH_TIMEOUT_MS = env_int("EVENT_BATCH_TIMEOUT_MS", 100)
+# Attempts of one event whose handler fails unexpectedly (not a dependency, not a poison message)
+# before it is dead-lettered.
 EVENT_HANDLER_ATTEMPTS = env_int("EVENT_HANDLER_ATTEMPTS", 3)
+# First back-off of a batch waiting for a dependency; doubles up to 30 s, with jitter, forever.
 EVENT_HANDLER_BACKOFF_SECONDS = float(env_str("EVENT_HANDLER_BACKOFF_SECONDS", "0.5"))
 
 # --- Inventory ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 
-from apps.common.events import CloudEvent
+from apps.common.events import CloudEvent, kafka_message, new_event
 from apps.common.models import DeadLetter
 from tests.events.conftest import caught_up, produce, read_topic, running_consumer, sample, wait_until
 from tests.support.probe import PROBE_TYPE, effects
@@ -19,12 +19,12 @@ pytestmark = pytest.mark.django_db(databases=["default", "inventory"], transacti
 
 
 def _probe(**data) -> CloudEvent:
-    return CloudEvent(type=PROBE_TYPE, source="/payments", data=data)
+    return new_event(PROBE_TYPE, "/payments", data)
 
 
 def _send(broker, events) -> None:
     produce(broker.bootstrap_servers, "payments.events",
-            [(event.id.encode(), event.to_json()) for event in events])
+            [kafka_message(event.get_id(), event) for event in events])
 
 
 def test_a_redelivered_event_applies_once(kafka_settings, kafka_broker, probe_handler):
@@ -35,37 +35,39 @@ def test_a_redelivered_event_applies_once(kafka_settings, kafka_broker, probe_ha
         wait_until(lambda: consumer.stats.applied >= 1 and consumer.stats.skipped >= 1,
                    what="both deliveries")
 
-    assert effects(event.id) == {event.id: 1}
+    assert effects(event.get_id()) == {event.get_id(): 1}
 
 
 def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, probe_handler):
     broken = _probe()
-    probe_handler.BROKEN.add(broken.id)
+    broken_id = broken.get_id()
+    probe_handler.BROKEN.add(broken_id)
     produce(kafka_broker.bootstrap_servers, "payments.events", [(b"garbage", b"{not json")])
     _send(kafka_broker, [broken])
     healthy = _probe()
+    healthy_id = healthy.get_id()
     _send(kafka_broker, [healthy])
     consumed = {outcome: sample("shop_events_consumed_total", topic="payments.events", app="inventory",
                                 outcome=outcome) for outcome in ("processed", "retried", "dead_lettered")}
 
     with running_consumer():
-        wait_until(lambda: effects(healthy.id), what="the healthy event behind the poison")
-        ours = DeadLetter.objects.filter(key__in=["garbage", broken.id])
+        wait_until(lambda: effects(healthy_id), what="the healthy event behind the poison")
+        ours = DeadLetter.objects.filter(key__in=["garbage", broken_id])
         wait_until(lambda: ours.count() == 2, what="two dead letters")
 
         letters = {letter.key: letter for letter in ours}
         assert letters["garbage"].error.startswith("InvalidEvent")
-        assert letters[broken.id].event_id == broken.id
-        assert "probe handler told to fail" in letters[broken.id].error
+        assert letters[broken_id].event_id == broken_id
+        assert "probe handler told to fail" in letters[broken_id].error
         assert {letter.consumer_app for letter in letters.values()} == {"inventory"}
-        assert effects(broken.id) == {}  # three attempts, none left an effect
+        assert effects(broken_id) == {}  # three attempts, none left an effect
         counted = {outcome: sample("shop_events_consumed_total", topic="payments.events", app="inventory",
                                    outcome=outcome) - before for outcome, before in consumed.items()}
         assert counted["dead_lettered"] == 2
         assert counted["retried"] == 2  # the broken event's 2nd and 3rd attempts
         assert counted["processed"] >= 1
         dlq = [m for m in read_topic(kafka_broker.bootstrap_servers, "payments.events.dlq", 2)
-               if m.key() in (b"garbage", broken.id.encode())]
+               if m.key() in (b"garbage", broken_id.encode())]
         assert len(dlq) == 2
         for message in dlq:
             headers = dict(message.headers())
@@ -74,15 +76,15 @@ def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, 
             assert int(headers["dlq_original_offset"]) >= 0
             assert headers["dlq_error"]
 
-        probe_handler.BROKEN.discard(broken.id)  # the bug is fixed
-        call_command("replay_dlq", "--id", str(letters[broken.id].pk))
-        wait_until(lambda: effects(broken.id), what="the replayed event")
-        call_command("replay_dlq", "--id", str(letters[broken.id].pk))  # a re-run is harmless
+        probe_handler.BROKEN.discard(broken_id)  # the bug is fixed
+        call_command("replay_dlq", "--id", str(letters[broken_id].pk))
+        wait_until(lambda: effects(broken_id), what="the replayed event")
+        call_command("replay_dlq", "--id", str(letters[broken_id].pk))  # a re-run is harmless
 
-    assert effects(broken.id) == {broken.id: 1}
-    assert DeadLetter.objects.get(pk=letters[broken.id].pk).replayed_at is not None
+    assert effects(broken_id) == {broken_id: 1}
+    assert DeadLetter.objects.get(pk=letters[broken_id].pk).replayed_at is not None
     assert DeadLetter.objects.get(pk=letters["garbage"].pk).replayed_at is None
-    assert json.loads(DeadLetter.objects.get(pk=letters[broken.id].pk).payload)["id"] == broken.id
+    assert json.loads(DeadLetter.objects.get(pk=letters[broken_id].pk).payload)["id"] == broken_id
 
 
 def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, probe_handler):
@@ -105,7 +107,9 @@ def _consumer_process(broker, name, runner):
     """The inventory consumer alone (`manage.py consume_events`) or in a Celery worker's thread
     (prefork pool, its own queue); its own session, so a kill takes the pool process too."""
     env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port())}
+           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port()),
+           # Small batches, so that the kill lands between two of them, and within one.
+           "EVENT_BATCH_SIZE": "10"}
     args = {
         "consume_events": [sys.executable, "manage.py", "consume_events", "--app", "inventory"],
         "celery": [sys.executable, "-m", "celery", "-A", "config", "worker",
@@ -118,7 +122,7 @@ def _consumer_process(broker, name, runner):
 def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_settings, kafka_broker, runner):
     events = [_probe(sleep=0.03) for _ in range(100)]
     _send(kafka_broker, events)
-    ids = {event.id for event in events}
+    ids = {event.get_id() for event in events}
 
     def ours():
         return {event_id: count for event_id, count in effects().items() if event_id in ids}
