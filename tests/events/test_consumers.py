@@ -5,12 +5,18 @@ import os
 import signal
 import sys
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 from apps.common.events import CloudEvent, kafka_message, new_event
 from apps.common.models import DeadLetter
+from apps.inventory import services
+from apps.inventory.interface import StockLine
+from apps.inventory.models import Reservation, StockAdjustment
+from apps.payments.event_types import Item, PurchaseCompleted
 from tests.events.conftest import caught_up, produce, read_topic, running_consumer, sample, wait_until
 from tests.support.probe import PROBE_TYPE, effects
 from tests.support.processes import database_env, free_port, start_process
@@ -87,7 +93,92 @@ def test_poison_messages_go_to_the_dlq_and_replay(kafka_settings, kafka_broker, 
     assert json.loads(DeadLetter.objects.get(pk=letters[broken_id].pk).payload)["id"] == broken_id
 
 
+def test_poison_in_the_middle_of_a_batch_is_dead_lettered_alone(kafka_settings, kafka_broker, probe_handler):
+    """One key, so one partition and one batch: a failing handler, invalid data and an unknown
+    type among healthy events. The healthy ones apply once each (the bisection's rolled-back
+    attempts leave nothing), the three bad ones are dead-lettered with their reason."""
+    key = str(uuid.uuid4())
+    healthy = [_probe() for _ in range(8)]
+    broken = _probe()
+    probe_handler.BROKEN.add(broken.get_id())
+    invalid = _probe(sleep="forever")
+    unknown = new_event("payments.mystery", "/payments", {})
+    batch = [*healthy[:3], broken, *healthy[3:5], invalid, *healthy[5:7], unknown, healthy[7]]
+    produce(kafka_broker.bootstrap_servers, "payments.events", [kafka_message(key, event) for event in batch])
+    dead_before = sample("shop_events_consumed_total", topic="payments.events", app="inventory",
+                         outcome="dead_lettered")
+
+    with running_consumer() as consumer:
+        wait_until(lambda: DeadLetter.objects.filter(key=key).count() == 3, what="three dead letters")
+        wait_until(lambda: len(effects()) >= 8, what="the healthy events")
+
+    assert {event.get_id(): 1 for event in healthy} == {
+        event_id: count for event_id, count in effects().items() if event_id in {e.get_id() for e in healthy}}
+    errors = dict(DeadLetter.objects.filter(key=key).values_list("event_id", "error"))
+    assert errors.keys() == {broken.get_id(), invalid.get_id(), unknown.get_id()}
+    assert errors[broken.get_id()] == "RuntimeError: probe handler told to fail"
+    assert errors[invalid.get_id()].startswith("InvalidEvent: payments.probe: invalid data")
+    assert errors[unknown.get_id()] == "InvalidEvent: unknown event type 'payments.mystery'"
+    assert sample("shop_events_consumed_total", topic="payments.events", app="inventory",
+                  outcome="dead_lettered") - dead_before == 3
+    assert consumer.stats.dead_lettered == 3
+    assert consumer.stats.batches == consumer.stats.offset_commits <= 2  # the 12 came in one or two
+
+
+def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per_event(
+        kafka_settings, kafka_broker):
+    """500 real sales from a backlog: transactions counted by PostgreSQL for the inventory
+    database, offset commits by the consumer."""
+    kafka_settings.EVENT_BATCH_SIZE = 100
+    products = [uuid.uuid4() for _ in range(5)]
+    for product_id in products:
+        services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 200)], reason="delivery")
+    price = Decimal("5.00")
+    sales = []
+    for n in range(500):
+        payment_id, product_id = uuid.uuid4(), products[n % 5]
+        services.reserve(str(payment_id), [StockLine(product_id, 1)])
+        sales.append(PurchaseCompleted(payment_id, uuid.uuid4(), (Item(product_id, 1, price),), price, "USD"))
+    produce(kafka_broker.bootstrap_servers, "payments.events", [
+        kafka_message(str(sale.payment_id), new_event(PurchaseCompleted.TYPE, "/payments", sale.to_data()))
+        for sale in sales
+    ])
+    before = _transactions("inventory")
+
+    with running_consumer() as consumer:
+        # Kafka only, no query of the database while it is being measured.
+        wait_until(lambda: consumer.stats.applied >= 500 and caught_up(
+            kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"), what="500 sales")
+    transactions = _transactions("inventory") - before
+
+    assert StockAdjustment.objects.filter(kind="sale", stock_id__in=products).count() == 500
+    assert Reservation.objects.filter(reference__in=[str(s.payment_id) for s in sales],
+                                      status="committed").count() == 500
+    print(f"per event: {transactions / 500:.3f} transactions, {consumer.stats.offset_commits / 500:.3f} "
+          f"offset commits ({consumer.stats.batches} batches)")
+    assert transactions / 500 <= 0.2
+    assert consumer.stats.offset_commits / 500 <= 0.02
+
+
+def _transactions(alias: str) -> int:
+    """Transactions committed or rolled back in `alias`'s database so far, as PostgreSQL counts
+    them (a backend reports its counts when it ends, so this process's own connections are
+    closed first)."""
+    name = connections[alias].settings_dict["NAME"]
+    connections[alias].close()
+    with connections["default"].cursor() as cursor:
+        def backends() -> int:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name])
+            return cursor.fetchone()[0]
+
+        wait_until(lambda: backends() == 0, what=f"every connection to {name} to end")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
+        return cursor.fetchone()[0]
+
+
 def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, probe_handler):
+    kafka_settings.EVENT_BATCH_SIZE = 1  # the lag is measured between batches: make many
     events = [_probe(sleep=0.2) for _ in range(8)]
     _send(kafka_broker, events)
 
