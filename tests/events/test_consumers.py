@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import sys
+import time
 import uuid
 from decimal import Decimal
 
@@ -15,11 +16,12 @@ from apps.common.events import CloudEvent, kafka_message, new_event
 from apps.common.models import DeadLetter
 from apps.inventory import services
 from apps.inventory.interface import StockLine
-from apps.inventory.models import Reservation, StockAdjustment
+from apps.inventory.models import Reservation, StockAdjustment, StockRecord
 from apps.payments.event_types import Item, PurchaseCompleted
 from tests.events.conftest import caught_up, produce, read_topic, running_consumer, sample, wait_until
 from tests.support.probe import PROBE_TYPE, effects
 from tests.support.processes import database_env, free_port, start_process
+from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.django_db(databases=["default", "inventory"], transaction=True)
 
@@ -139,10 +141,7 @@ def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per
         payment_id, product_id = uuid.uuid4(), products[n % 5]
         services.reserve(str(payment_id), [StockLine(product_id, 1)])
         sales.append(PurchaseCompleted(payment_id, uuid.uuid4(), (Item(product_id, 1, price),), price, "USD"))
-    produce(kafka_broker.bootstrap_servers, "payments.events", [
-        kafka_message(str(sale.payment_id), new_event(PurchaseCompleted.TYPE, "/payments", sale.to_data()))
-        for sale in sales
-    ])
+    _send_sales(kafka_broker, sales)
     before = _transactions("inventory")
 
     with running_consumer() as consumer:
@@ -158,6 +157,13 @@ def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per
           f"offset commits ({consumer.stats.batches} batches)")
     assert transactions / 500 <= 0.2
     assert consumer.stats.offset_commits / 500 <= 0.02
+
+
+def _send_sales(broker, sales: list[PurchaseCompleted]) -> None:
+    produce(broker.bootstrap_servers, "payments.events", [
+        kafka_message(str(sale.payment_id), new_event(PurchaseCompleted.TYPE, "/payments", sale.to_data()))
+        for sale in sales
+    ])
 
 
 def _transactions(alias: str) -> int:
@@ -235,3 +241,50 @@ def test_a_consumer_killed_mid_batch_applies_every_event_exactly_once(kafka_sett
         assert second.process.wait(30) == 0, second.log()
     assert ours() == dict.fromkeys(ids, 1)
     assert "stopped" in second.log()
+
+
+def test_drill_the_inventory_database_cut_for_10_s_delays_sales_and_loses_none(kafka_settings, kafka_broker):
+    """A real consumer process reaches inventory's database through a TCP proxy that is cut for
+    10 s while 100 sales flow: they wait (nothing dead-lettered), then each applies exactly once."""
+    database = connections["inventory"].settings_dict
+    proxy = TcpProxy(database["HOST"], int(database["PORT"] or 5432)).start()
+    direct = f"@{database['HOST']}:{database['PORT']}/"
+    env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
+           "EVENT_BATCH_SIZE": "10", "EVENT_HANDLER_BACKOFF_SECONDS": "0.2"}
+    env["DATABASE_URL_INVENTORY"] = env["DATABASE_URL_INVENTORY"].replace(direct, f"@127.0.0.1:{proxy.port}/")
+    assert env["DATABASE_URL_INVENTORY"] != database_env()["DATABASE_URL_INVENTORY"]
+    product_id = uuid.uuid4()
+    services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 150)], reason="delivery")
+    price = Decimal("5.00")
+    sales = []
+    for _ in range(100):
+        payment_id = uuid.uuid4()
+        services.reserve(str(payment_id), [StockLine(product_id, 1)])
+        sales.append(PurchaseCompleted(payment_id, uuid.uuid4(), (Item(product_id, 1, price),), price, "USD"))
+    references = [str(sale.payment_id) for sale in sales]
+    committed = Reservation.objects.filter(reference__in=references, status="committed")
+
+    consume = [sys.executable, "manage.py", "consume_events", "--app", "inventory"]
+    consumer = start_process("drill-inventory-consumer", consume, env, port=0)
+    try:
+        _send_sales(kafka_broker, sales[:30])
+        wait_until(lambda: committed.count() == 30, what="the first sales")
+        proxy.cut()
+        _send_sales(kafka_broker, sales[30:])
+        time.sleep(10)  # the outage
+        assert committed.count() == 30
+        assert not caught_up(kafka_broker.bootstrap_servers, "shop-inventory", "payments.events")
+        proxy.restore()
+        wait_until(lambda: committed.count() == 100, timeout=90, what="every sale after the outage")
+    finally:
+        consumer.process.send_signal(signal.SIGTERM)
+        consumer.process.wait(30)
+        proxy.cut()
+
+    assert "event(s) wait after OperationalError" in consumer.log()
+    assert not DeadLetter.objects.exists()
+    sold = StockAdjustment.objects.filter(stock_id=product_id, kind="sale")
+    assert sorted(sold.values_list("reference", flat=True)) == sorted(references)  # each exactly once
+    assert not Reservation.objects.filter(reference__in=references, status="active").exists()
+    record = StockRecord.objects.get(product_id=product_id)
+    assert (record.on_hand, record.reserved) == (50, 0)
