@@ -67,7 +67,6 @@ class ConsumerStats:
     skipped: int = 0  # applied before (a re-delivery) or a type this app does not handle
     dead_lettered: int = 0
     batches: int = 0  # applied and committed
-    transactions: int = 0  # batch transactions committed in the app's database
     offset_commits: int = 0
     transient_failures: int = 0  # batches put back to wait for a dependency
 
@@ -193,7 +192,6 @@ class EventConsumer:
             except InvalidEvent as exc:
                 poison.append((message, None, f"InvalidEvent: {exc}"))
         outcome = apply_events(self.app, [event for _, event in parsed])
-        self.stats.transactions += 1
         for index, error in sorted(outcome.failed.items()):
             message, event = parsed[index]
             poison.append((message, event, f"{type(error).__name__}: {error}"))
