@@ -264,11 +264,12 @@ class EventConsumer:
         DeadLetter.objects.bulk_create([
             DeadLetter(
                 consumer_app=self.app, topic=message.topic(), partition=message.partition(),
-                offset=message.offset(), key=(message.key() or b"").decode(errors="replace"),
+                # Cut to the columns' sizes: a poison message may carry anything.
+                offset=message.offset(), key=(message.key() or b"").decode(errors="replace")[:200],
                 # The whole event (the JSON format, whichever mode it came in), so a replay is complete.
                 payload=(FORMAT.write(event) if event else message.value() or b"").decode(errors="replace"),
-                event_id=event.get_id() if event else "", event_type=event.get_type() if event else "",
-                error=error,
+                event_id=event.get_id()[:255] if event else "",
+                event_type=event.get_type()[:200] if event else "", error=error,
             )
             for message, event, error in poison
         ], ignore_conflicts=True)
