@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.common.events import new_event
-from apps.common.outbox import apply_event
+from apps.common.outbox import apply_event, apply_events
 from apps.inventory import interface, services, tasks
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (
@@ -202,6 +202,35 @@ def test_a_sale_stock_cannot_cover_leaves_stock_alone_and_records_a_shortfall():
     assert (shortfall.reference, shortfall.product_id, shortfall.quantity, shortfall.available) == (
         pay(1), short, 2, 1)
     assert not ledger(short, kind="sale").exists()
+
+
+def test_a_batch_of_sales_applies_in_one_pass_as_one_by_one_would():
+    """Active, expired, unknown and repeated references in one batch, with a refund behind its
+    sale: the same stock, ledger and reservations as applying them one at a time, in a fixed
+    number of statements."""
+    first, second = stock_up([10, 10])
+    interface.reserve(pay(1), [StockLine(first, 2)])
+    interface.reserve(pay(2), [StockLine(first, 1), StockLine(second, 3)])
+    interface.reserve(pay(3), [StockLine(second, 1)])
+    expire_now(pay(3))
+    services.release_expired_reservations()
+    batch = [purchase_completed(pay(1), [(first, 2)]),
+             purchase_completed(pay(2), [(first, 1), (second, 3)]),
+             purchase_completed(pay(3), [(second, 1)]),  # its reservation expired
+             purchase_completed(pay(4), [(first, 1)]),  # no reservation at all
+             purchase_completed(pay(1), [(first, 2)]),  # re-emitted under a new id
+             refunded(pay(2), [(first, 1), (second, 3)])]
+
+    with CaptureQueriesContext(connections[DB]) as queries:
+        outcome = apply_events("inventory", batch)
+
+    assert (outcome.applied, outcome.skipped, outcome.failed) == (6, 0, {})
+    assert [(stock_of(p).on_hand, stock_of(p).reserved) for p in (first, second)] == [(7, 0), (9, 0)]
+    sales = sorted(ledger(first, kind="sale").values_list("reference", "delta"))
+    assert sales == sorted([(pay(1), -2), (pay(2), -1), (pay(4), -1)])
+    assert ledger(second, kind="sale").count() == 2 and ledger(second, kind="refund").count() == 1
+    assert set(Reservation.objects.using(DB).values_list("status", flat=True)) == {"committed"}
+    assert len(queries) < 40, [query["sql"][:80] for query in queries]
 
 
 def test_a_sale_without_any_reservation_is_recorded_as_committed():
