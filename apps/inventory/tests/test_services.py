@@ -1,20 +1,22 @@
+import threading
 import uuid
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, connections, transaction
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.common.events import new_event
-from apps.common.outbox import apply_event, apply_events
+from apps.common.outbox import apply_event, apply_events, is_transient
 from apps.inventory import interface, services, tasks
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (
     OutboxEvent,
+    ProcessedEvent,
     Reservation,
     ReservationLine,
     SaleShortfall,
@@ -419,3 +421,39 @@ def test_the_expiry_task_releases_and_is_scheduled_every_minute(settings):
     assert tasks.release_expired_reservations.apply().get() == 1
     assert settings.CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] == {
         "task": tasks.release_expired_reservations.name, "schedule": 60.0}
+
+
+@pytest.mark.django_db(databases=["inventory"], transaction=True)
+def test_a_lock_timeout_is_transient_and_rolls_the_whole_batch_back():
+    """Another transaction holds a stock row past our lock timeout: the batch is not poison, it
+    leaves nothing behind, and it applies once the lock is gone."""
+    [product_id] = stock_up(10)
+    interface.reserve(pay(1), [StockLine(product_id, 2)])
+    batch = [purchase_completed(pay(1), [(product_id, 2)])]
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        with transaction.atomic(using=DB):
+            StockRecord.objects.using(DB).select_for_update().get(product_id=product_id)
+            locked.set()
+            release.wait(30)
+        connections[DB].close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        with connections[DB].cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(OperationalError) as raised:
+            apply_events("inventory", batch)
+        assert is_transient(raised.value)
+        assert not ProcessedEvent.objects.using(DB).exists()
+    finally:
+        release.set()
+        holder.join(30)
+        with connections[DB].cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert apply_events("inventory", batch).applied == 1
+    assert (stock_of(product_id).on_hand, stock_of(product_id).reserved) == (8, 0)
