@@ -255,7 +255,14 @@ if KAFKA_SASL_MECHANISM and KAFKA_SASL_MECHANISM.startswith("SCRAM"):
             raise ImproperlyConfigured(f"{_name} must be set for {KAFKA_SASL_MECHANISM}.")
 if KAFKA_SASL_MECHANISM == "OAUTHBEARER" and not AWS_REGION:
     raise ImproperlyConfigured("AWS_REGION must be set for KAFKA_SASL_MECHANISM=OAUTHBEARER (AWS MSK IAM).")
+# Consumers read up to EVENT_BATCH_SIZE messages, waiting at most EVENT_BATCH_TIMEOUT_MS for them,
+# and apply them in one transaction with one offset commit (docs/events.md).
+EVENT_BATCH_SIZE = env_int("EVENT_BATCH_SIZE", 100)
+EVENT_BATCH_TIMEOUT_MS = env_int("EVENT_BATCH_TIMEOUT_MS", 100)
+# Attempts of one event whose handler fails unexpectedly (not a dependency, not a poison message)
+# before it is dead-lettered.
 EVENT_HANDLER_ATTEMPTS = env_int("EVENT_HANDLER_ATTEMPTS", 3)
+# First back-off of a batch waiting for a dependency; doubles up to 30 s, with jitter, forever.
 EVENT_HANDLER_BACKOFF_SECONDS = float(env_str("EVENT_HANDLER_BACKOFF_SECONDS", "0.5"))
 
 # --- Inventory ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from apps.common import logging as shop_logging
 from apps.common import metrics, telemetry
-from apps.common.events import CloudEvent
+from apps.common.events import TRACEPARENT, from_document
 from apps.common.outbox import emit, outbox_model
 from tests.support.processes import (
     REPO_ROOT,
@@ -177,7 +177,7 @@ def _unsent(app: str, age: timedelta, count: int):
     for _ in range(count):
         with transaction.atomic(using=app):
             event = emit(app, f"{app}.observability_probe", {"n": 1}, key=str(uuid.uuid4()))
-        model.objects.using(app).filter(pk=event.id).update(created_at=timezone.now() - age)
+        model.objects.using(app).filter(pk=event.get_id()).update(created_at=timezone.now() - age)
 
 
 @pytest.mark.django_db(databases="__all__")
@@ -293,8 +293,9 @@ def test_tracing_is_off_without_the_standard_variables(monkeypatch):
 def test_untraced_process_emits_events_without_traceparent():
     with transaction.atomic(using="payments"):
         event = emit("payments", "payments.observability_probe", {"n": 1}, key="k")
-    assert event.traceparent is None
-    assert "traceparent" not in outbox_model("payments").objects.using("payments").get(pk=event.id).payload
+    assert event.get_extension(TRACEPARENT) is None
+    stored = outbox_model("payments").objects.using("payments").get(pk=event.get_id())
+    assert TRACEPARENT not in stored.payload
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
@@ -313,9 +314,9 @@ def test_one_trace_from_the_request_through_the_outbox_to_the_handler(tracing):
     inserts = [span for span in tracing.get_finished_spans() if span.kind == SpanKind.CLIENT
                and span.attributes.get("db.system") == "postgresql" and span.name.startswith("INSERT")]
     assert inserts and all(span.context.trace_id == trace_id for span in inserts)
-    stored = CloudEvent.from_dict(outbox_model("payments").objects.using("payments").get(pk=event.id).payload)
-    assert stored.traceparent == event.traceparent
-    assert stored.traceparent.split("-")[1] == format(trace_id, "032x")
+    stored = from_document(outbox_model("payments").objects.using("payments").get(pk=event.get_id()).payload)
+    assert stored.get_extension(TRACEPARENT) == event.get_extension(TRACEPARENT)
+    assert stored.get_extension(TRACEPARENT).split("-")[1] == format(trace_id, "032x")
 
     # The consumer side, with nothing current (another process): the trace goes on.
     assert telemetry.extract_context(None) is None
@@ -325,7 +326,7 @@ def test_one_trace_from_the_request_through_the_outbox_to_the_handler(tracing):
                         if span.name == "process payments.observability_probe")
     assert handler_span.context.trace_id == trace_id
     assert handler_span.kind == SpanKind.CONSUMER
-    assert handler_span.parent.span_id == int(stored.traceparent.split("-")[2], 16)
+    assert handler_span.parent.span_id == int(stored.get_extension(TRACEPARENT).split("-")[2], 16)
 
 
 # --- deploy/observability ---------------------------------------------------------------------------
@@ -355,7 +356,8 @@ def test_alert_rules_and_dashboard_use_only_exported_metrics():
     exported = _exported_sample_names()
     rules = yaml.safe_load((OBSERVABILITY_DIR / "alerts.yaml").read_text())
     alerts = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
-    required = {"HighErrorRate", "HighP99Latency", "ConsumerLagHigh", "OutboxStale", "DeadLettersGrowing"}
+    required = {"HighErrorRate", "HighP99Latency", "ConsumerLagHigh", "EventConsumerStalled", "OutboxStale",
+                "DeadLettersGrowing"}
     assert required <= alerts.keys()
     for name, rule in alerts.items():
         used = _metric_names_in(rule["expr"])

@@ -82,7 +82,8 @@ def test_check_services_reaches_kafka_where_it_is_configured(kafka_broker, setti
 def test_relay_outbox_shows_progress_and_a_rerun_relays_nothing(capsys, caplog):
     with transaction.atomic(using="payments"):
         for _ in range(5):
-            emit("payments", "payments.refunded", {"payment_id": str(uuid.uuid4()), "items": [],
+            item = {"product_id": str(uuid.uuid4()), "quantity": 1, "unit_price": "1.00"}
+            emit("payments", "payments.refunded", {"payment_id": str(uuid.uuid4()), "items": [item],
                                                    "restock": False}, key=str(uuid.uuid4()))
     call_command("relay_outbox", "--app", "payments", "--batch-size", "2")
     output = capsys.readouterr()

@@ -1,37 +1,59 @@
 """Kafka consumers that apply events to the apps served in this process.
 
-One consumer group per app (`shop-<app>`) reads the CloudEvents topics that app handles. For each
-message: parse the CloudEvent, `apply_event` it in the app's own database transaction (which
-records the event id, so a re-delivery applies once), and only then commit the offset,
-synchronously. A handler that keeps failing is retried with exponential backoff; then the message
-goes to `<topic>.dlq` and a `DeadLetter` row, and its offset is committed. A message that is not a
-CloudEvent goes there at once. Killing the process at any point re-delivers at most the messages
+One consumer group per app (`shop-<app>`) reads the topics of the event types that app handles,
+in batches of up to `EVENT_BATCH_SIZE` messages (or what came within `EVENT_BATCH_TIMEOUT_MS`).
+Each batch: parse every message with the CloudEvents SDK (structured or binary mode),
+`apply_events` them in ONE transaction of the app's database (which records the event ids, so a
+re-delivery applies once), dead-letter what can never be applied, and only then commit the
+offsets, once, synchronously. Killing the process at any point re-delivers at most the messages
 whose offsets were not committed, and those apply once.
+
+Two kinds of failure:
+- transient (the database, Redis or Kafka unreachable, a timeout, a lock timeout, a
+  serialization failure): nothing is committed; the partitions are rewound and paused, and the
+  batch is read again after an exponential back-off with jitter, for as long as it takes. The
+  lag gauge keeps growing meanwhile (alert `EventConsumerStalled`).
+- poison (not a CloudEvent, an undeclared type, invalid data, a domain rule refusing it, or a
+  handler failing `EVENT_HANDLER_ATTEMPTS` times on its own): isolated from the rest of its batch,
+  which applies, and sent to `<topic>.dlq` with a `DeadLetter` row.
 
 Consumers run in threads of a Celery worker (see `config/celery.py`) or alone with
 `manage.py consume_events --app <app>`.
 
-Each consumer counts what it finished with (`shop_events_consumed_total`: processed, retried,
-dead_lettered) and, every `lag_interval` seconds between messages, sets `shop_consumer_lag` of
-each partition it owns: the partition's end minus the group's committed offset.
+Each consumer counts what it finished with (`shop_events_consumed_total`: processed,
+dead_lettered, and retried: events read again after a transient failure or attempted again
+after a handler error) and, every `lag_interval` seconds between batches, sets
+`shop_consumer_lag` of each partition it owns: the partition's end minus the group's committed
+offset.
 """
 
 import logging
+import random
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message
+from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, TopicPartition
 from django.conf import settings
 from django.db import close_old_connections, connections
 
 from apps.common import kafka, metrics
-from apps.common.events import CloudEvent, InvalidEvent, handlers_for, topics_consumed_by
+from apps.common.events import (
+    FORMAT,
+    CloudEvent,
+    InvalidEvent,
+    handlers_for,
+    parse_kafka_message,
+    topics_consumed_by,
+)
 from apps.common.models import DeadLetter
-from apps.common.outbox import apply_event
+from apps.common.outbox import apply_events, is_transient
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0  # between two reads of a batch that waits for a dependency
 
 
 def consuming_apps() -> list[str]:
@@ -44,22 +66,25 @@ class ConsumerStats:
     applied: int = 0
     skipped: int = 0  # applied before (a re-delivery) or a type this app does not handle
     dead_lettered: int = 0
+    batches: int = 0  # applied and committed
+    offset_commits: int = 0
+    transient_failures: int = 0  # batches put back to wait for a dependency
 
 
 class EventConsumer:
     """Consumes `app`'s topics until `stop()` is called."""
 
-    def __init__(self, app: str, poll_timeout: float = 1.0, lag_interval: float = 10.0):
+    def __init__(self, app: str, lag_interval: float = 10.0):
         self.app = app
         self.group_id = f"shop-{app}"
         self.topics = topics_consumed_by(app)
-        self.poll_timeout = poll_timeout
         self.lag_interval = lag_interval
         self._lag_measured_at = float("-inf")
         self.stats = ConsumerStats()
         self.ready = threading.Event()  # set once partitions are assigned
         self._stopping = threading.Event()
         self._consumer: Consumer | None = None
+        self._failures = 0  # transient failures in a row
 
     def stop(self) -> None:
         self._stopping.set()
@@ -80,7 +105,7 @@ class EventConsumer:
             "auto.offset.reset": "earliest",
             "session.timeout.ms": 6000,
             "heartbeat.interval.ms": 1000,
-            # A handler may back off for a while before the next poll.
+            # Between two polls: one batch, or one back-off (capped well below this).
             "max.poll.interval.ms": 300000,
         })
         self._consumer.subscribe(self.topics, on_assign=lambda consumer, partitions: self.ready.set())
@@ -88,13 +113,16 @@ class EventConsumer:
         try:
             while not self.stopping:
                 self._measure_lag_when_due()
-                message = self._consumer.poll(self.poll_timeout)
-                if message is None:
-                    continue
-                if message.error():
-                    self._on_error(message.error())
-                    continue
-                self._handle(message)
+                messages = self._consumer.consume(settings.EVENT_BATCH_SIZE,
+                                                  settings.EVENT_BATCH_TIMEOUT_MS / 1000)
+                batch = []
+                for message in messages:
+                    if message.error():
+                        self._on_error(message.error())
+                    else:
+                        batch.append(message)
+                if batch:
+                    self._process(batch)
         finally:
             self._consumer.close()  # leaves the group at once, so partitions move without waiting
             connections.close_all()  # this thread's connections
@@ -124,100 +152,139 @@ class EventConsumer:
         except KafkaException as exc:  # the broker is slow or away: measure again next time
             logger.info("consumer %s: lag not measured: %s", self.group_id, exc)
 
-    def _count(self, topic: str, outcome: str) -> None:
-        metrics.EVENTS_CONSUMED.labels(topic=topic, app=self.app, outcome=outcome).inc()
+    def _count(self, topic: str, outcome: str, amount: int = 1) -> None:
+        if amount:
+            metrics.EVENTS_CONSUMED.labels(topic=topic, app=self.app, outcome=outcome).inc(amount)
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
             raise KafkaException(error)
         logger.warning("consumer %s: %s", self.group_id, error)
 
-    def _handle(self, message: Message) -> None:
-        try:
-            event = CloudEvent.from_json(message.value())
-        except InvalidEvent as exc:
-            self._dead_letter(message, None, f"InvalidEvent: {exc}")
-            return
-        error = self._apply_with_retries(event, message.topic())
-        if error is None:
-            self._commit(message)
-            self._count(message.topic(), "processed")
-        elif not self.stopping:
-            self._dead_letter(message, event, error)
-        # Stopped mid-retry: the offset stays uncommitted and the next consumer tries again.
+    def _process(self, batch: list[Message]) -> None:
+        """Apply `batch`, dead-letter what can never be applied, then commit its offsets once.
 
-    def _apply_with_retries(self, event: CloudEvent, topic: str) -> str | None:
-        """Apply `event`; return None on success, else the last error (after every attempt, or
-        when asked to stop while backing off)."""
-        attempts = settings.EVENT_HANDLER_ATTEMPTS
-        for attempt in range(1, attempts + 1):
-            close_old_connections()
+        A transient error (the database, Redis or Kafka unreachable or timing out) commits
+        nothing: the partitions are rewound and paused, the consumer backs off with jitter, then
+        reads the same messages again, for as long as it takes. Nothing is dead-lettered for it.
+        """
+        try:
+            self._apply(batch)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._failures += 1
+            self.stats.transient_failures += 1
+            logger.warning("%s: %d event(s) wait after %s: %s (failure %d in a row)", self.group_id,
+                           len(batch), type(exc).__name__, exc, self._failures)
+            self._count(batch[0].topic(), "retried", len(batch))
+            self._rewind(batch)
+            self._pause(self._backoff(self._failures))
+        else:
+            self._failures = 0
+
+    def _apply(self, batch: list[Message]) -> None:
+        close_old_connections()
+        parsed, poison = [], []
+        for message in batch:
             try:
-                applied = apply_event(self.app, event)
-            except Exception as exc:  # any handler failure is retried, then dead-lettered
-                error = f"{type(exc).__name__}: {exc}"
-                logger.warning("%s: %s %s failed (attempt %d/%d): %s",
-                               self.group_id, event.type, event.id, attempt, attempts, error)
-            else:
-                if applied:
-                    self.stats.applied += 1
-                else:
-                    self.stats.skipped += 1
-                return None
-            finally:
-                close_old_connections()
-            if attempt == attempts:
-                break
-            self._count(topic, "retried")
-            if self._stopping.wait(self._backoff(attempt)):
-                break
-        return error
+                parsed.append((message, parse_kafka_message(message)))
+            except InvalidEvent as exc:
+                poison.append((message, None, f"InvalidEvent: {exc}"))
+        outcome = apply_events(self.app, [event for _, event in parsed])
+        for index, error in sorted(outcome.failed.items()):
+            message, event = parsed[index]
+            poison.append((message, event, f"{type(error).__name__}: {error}"))
+        if poison:
+            self._dead_letter(poison)
+        self._commit(batch)
+        self.stats.applied += outcome.applied
+        self.stats.skipped += outcome.skipped
+        self.stats.batches += 1
+        dead = {id(message) for message, _, _ in poison}
+        for topic, count in Counter(m.topic() for m in batch if id(m) not in dead).items():
+            self._count(topic, "processed", count)
+        self._count(batch[0].topic(), "retried", outcome.retried)
+
+    def _rewind(self, batch: list[Message]) -> None:
+        """Seek each partition of `batch` back to its first message, to read them again."""
+        first: dict[tuple[str, int], int] = {}
+        for message in batch:
+            first.setdefault((message.topic(), message.partition()), message.offset())
+        for (topic, partition), offset in first.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                # No longer ours (a rebalance): its next owner starts from the committed offset.
+                logger.info("%s: not rewinding %s[%d]: %s", self.group_id, topic, partition, exc)
+
+    def _pause(self, seconds: float) -> None:
+        """Fetch nothing for `seconds` (or until asked to stop)."""
+        assignment = self._consumer.assignment()
+        self._consumer.pause(assignment)
+        try:
+            self._stopping.wait(seconds)
+        finally:
+            self._consumer.resume(assignment)
 
     @staticmethod
-    def _backoff(attempt: int) -> float:
-        return settings.EVENT_HANDLER_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    def _backoff(failures: int) -> float:
+        """Exponential from EVENT_HANDLER_BACKOFF_SECONDS, capped, with full jitter (0.5x to 1.5x)."""
+        ceiling = min(settings.EVENT_HANDLER_BACKOFF_SECONDS * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)
+        return ceiling * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not a secret)
+    def _dead_letter(self, poison: list[tuple[Message, CloudEvent | None, str]]) -> None:
+        """Publish each to `<topic>.dlq` with its original headers, and record `DeadLetter` rows.
 
-    def _dead_letter(self, message: Message, event: CloudEvent | None, error: str) -> None:
-        """Publish to `<topic>.dlq`, record a `DeadLetter`, then commit past the message."""
-        logger.error("%s: dead-lettering %s[%d]@%d: %s", self.group_id,
-                     message.topic(), message.partition(), message.offset(), error)
-        headers = {
-            "dlq_error": error[:1000],
-            "dlq_original_topic": message.topic(),
-            "dlq_original_partition": str(message.partition()),
-            "dlq_original_offset": str(message.offset()),
-            "dlq_consumer_app": self.app,
-        }
+        Raises (a transient error) unless every one is in the DLQ topic and the table, so that
+        the batch comes round again rather than committing past a message that went nowhere.
+        """
         producer = kafka.producer()
         reports = []
-        producer.produce(
-            kafka.dlq_topic(message.topic()), key=message.key(), value=message.value(),
-            headers=[*(message.headers() or []), *headers.items()],
-            on_delivery=lambda err, msg: reports.append(err),
-        )
+        for message, _, error in poison:
+            logger.error("%s: dead-lettering %s[%d]@%d: %s", self.group_id,
+                         message.topic(), message.partition(), message.offset(), error)
+            headers = {
+                "dlq_error": error[:1000],
+                "dlq_original_topic": message.topic(),
+                "dlq_original_partition": str(message.partition()),
+                "dlq_original_offset": str(message.offset()),
+                "dlq_consumer_app": self.app,
+            }
+            producer.produce(
+                kafka.dlq_topic(message.topic()), key=message.key(), value=message.value(),
+                headers=[*(message.headers() or []), *headers.items()],
+                on_delivery=lambda err, msg: reports.append(err),
+            )
         producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)
-        if reports != [None]:
-            # Not in the DLQ: fail without committing, so the message comes round again.
-            raise KafkaException(reports[0] if reports else KafkaError(KafkaError._TIMED_OUT))
+        if len(reports) < len(poison) or any(reports):
+            failed = next((error for error in reports if error), KafkaError(KafkaError._TIMED_OUT))
+            raise KafkaException(failed)
         close_old_connections()
-        # get_or_create: a consumer that died before committing the offset recorded it already.
-        DeadLetter.objects.get_or_create(
-            consumer_app=self.app, topic=message.topic(), partition=message.partition(),
-            offset=message.offset(),
-            defaults={
-                "key": (message.key() or b"").decode(errors="replace"),
-                "payload": (message.value() or b"").decode(errors="replace"),
-                "event_id": event.id if event else "",
-                "event_type": event.type if event else "",
-                "error": error,
-            },
-        )
-        self.stats.dead_lettered += 1
-        self._commit(message)
-        self._count(message.topic(), "dead_lettered")
+        # ignore_conflicts: a consumer that died before committing the offsets recorded them already.
+        DeadLetter.objects.bulk_create([
+            DeadLetter(
+                consumer_app=self.app, topic=message.topic(), partition=message.partition(),
+                # Cut to the columns' sizes: a poison message may carry anything.
+                offset=message.offset(), key=(message.key() or b"").decode(errors="replace")[:200],
+                # The whole event (the JSON format, whichever mode it came in), so a replay is complete.
+                payload=(FORMAT.write(event) if event else message.value() or b"").decode(errors="replace"),
+                event_id=event.get_id()[:255] if event else "",
+                event_type=event.get_type()[:200] if event else "", error=error,
+            )
+            for message, event, error in poison
+        ], ignore_conflicts=True)
+        self.stats.dead_lettered += len(poison)
+        for topic, count in Counter(message.topic() for message, _, _ in poison).items():
+            self._count(topic, "dead_lettered", count)
 
-    def _commit(self, message: Message) -> None:
-        self._consumer.commit(message=message, asynchronous=False)
+    def _commit(self, batch: list[Message]) -> None:
+        """Commit, once and synchronously, past the last message of each partition in `batch`."""
+        last: dict[tuple[str, int], int] = {}
+        for message in batch:
+            last[(message.topic(), message.partition())] = message.offset()
+        self._consumer.commit(offsets=[TopicPartition(topic, partition, offset + 1)
+                                       for (topic, partition), offset in last.items()], asynchronous=False)
+        self.stats.offset_commits += 1
 
 
 def start_in_threads(consumers: list[EventConsumer]) -> list[threading.Thread]:

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.common import kafka
+from apps.common.events import FORMAT
 from apps.common.models import DeadLetter
 
 
@@ -22,7 +23,8 @@ def replay(dead_letters) -> tuple[int, list[str]]:
     for letter in pending:
         producer.produce(
             letter.topic, key=letter.key.encode() or None, value=letter.payload.encode(),
-            headers={"dlq_replay_of": str(letter.pk)},
+            # A dead letter's payload is the event's JSON document: structured mode.
+            headers={"content-type": FORMAT.get_content_type(), "dlq_replay_of": str(letter.pk)},
             on_delivery=lambda error, message, pk=letter.pk: reports.__setitem__(pk, error),
         )
     producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)

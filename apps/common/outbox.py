@@ -8,12 +8,31 @@ it was applied.
 
 import logging
 import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from itertools import groupby
 
+from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
-from django.db import IntegrityError, connections, models, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections, models, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
-from apps.common.events import CloudEvent, handlers_for, subscribers, topic_for
+from apps.common.errors import DomainError, ServiceUnavailable
+from apps.common.events import (
+    CloudEvent,
+    Handler,
+    InvalidEvent,
+    Received,
+    from_document,
+    handlers_for,
+    is_declared,
+    new_event,
+    subscribers,
+    to_document,
+    topic_for,
+)
 from apps.common.telemetry import event_span, inject_traceparent
 
 logger = logging.getLogger(__name__)
@@ -45,7 +64,7 @@ class OutboxEventBase(models.Model):
 
     @property
     def event(self) -> CloudEvent:
-        return CloudEvent.from_dict(self.payload)
+        return from_document(self.payload)
 
 
 class ProcessedEventBase(models.Model):
@@ -71,11 +90,9 @@ def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
     """
     if not connections[app].in_atomic_block:
         raise RuntimeError(f"emit() must run inside transaction.atomic(using={app!r})")
-    event = CloudEvent(
-        type=event_type, source=f"/{app}", data=data, subject=key, traceparent=inject_traceparent(),
-    )
+    event = new_event(event_type, f"/{app}", data, subject=key, traceparent=inject_traceparent())
     outbox_model(app).objects.using(app).create(
-        id=event.id, topic=topic_for(event_type), key=key, type=event_type, payload=event.to_dict(),
+        id=event.get_id(), topic=topic_for(event_type), key=key, type=event_type, payload=to_document(event),
     )
     transaction.on_commit(lambda: after_commit(app), using=app)
     return event
@@ -87,14 +104,14 @@ def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]
         raise RuntimeError(f"emit_many() must run inside transaction.atomic(using={app!r})")
     traceparent = inject_traceparent()
     cloud_events = [
-        CloudEvent(type=event_type, source=f"/{app}", data=data, subject=key, traceparent=traceparent)
+        new_event(event_type, f"/{app}", data, subject=key, traceparent=traceparent)
         for event_type, data, key in events
     ]
     model = outbox_model(app)
     model.objects.using(app).bulk_create(
         [
-            model(id=event.id, topic=topic_for(event.type), key=event.subject, type=event.type,
-                  payload=event.to_dict())
+            model(id=event.get_id(), topic=topic_for(event.get_type()), key=event.get_subject(),
+                  type=event.get_type(), payload=to_document(event))
             for event in cloud_events
         ],
         batch_size=1000,
@@ -112,23 +129,129 @@ def after_commit(app: str) -> None:
 
 
 def apply_event(app: str, event: CloudEvent) -> bool:
-    """Run `app`'s handler for `event` once. False when it was applied before (a re-delivery)."""
-    handler = handlers_for(app).get(event.type)
-    if handler is None:
-        return False
-    processed_model = django_apps.get_model(app, "ProcessedEvent")
-    with event_span(event, "process"), transaction.atomic(using=app):
+    """Apply one event (see `apply_events`): True when applied now, False when it was applied
+    before (a re-delivery) or is a declared type `app` does not handle. Raises why it can never
+    be applied."""
+    outcome = apply_events(app, [event])
+    if outcome.failed:
+        raise outcome.failed[0]
+    return outcome.applied == 1
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    skipped: int = 0  # applied before (a re-delivery), or a declared type this app does not handle
+    retried: int = 0  # attempts again after an unexpected handler error
+    failed: dict[int, Exception] = field(default_factory=dict)  # index in the batch: why it never can apply
+
+
+@dataclass(frozen=True)
+class _Pending:
+    index: int
+    event: CloudEvent
+    received: Received
+
+
+def apply_events(app: str, events: list[CloudEvent]) -> Outcome:
+    """Apply a batch of events to `app` in ONE transaction of its database, each at most once.
+
+    The batch is cut into runs of consecutive events of one type (so the order of the partitions
+    is kept); each run is one savepoint in which the event ids are recorded in bulk (ids seen
+    before are filtered by the same statement) and the handler gets the new ones. An event that
+    can never be applied (an undeclared type, invalid data, a domain rule refusing it) fails
+    alone: its run is split in halves until it is isolated, the others apply. An unexpected
+    handler error gets `EVENT_HANDLER_ATTEMPTS` attempts on the isolated event before it counts
+    as failed. A transient error (`is_transient`) rolls the whole batch back and is raised: the
+    caller tries the batch again later.
+    """
+    handlers = handlers_for(app)
+    outcome = Outcome()
+    pending = []
+    for index, event in enumerate(events):
+        event_type = event.get_type()
+        if event_type not in handlers:
+            if is_declared(event_type):
+                outcome.skipped += 1
+            else:
+                outcome.failed[index] = InvalidEvent(f"unknown event type {event_type!r}")
+            continue
         try:
-            # The primary key makes a concurrent duplicate wait here, then fail: applied once.
-            with transaction.atomic(using=app):
-                processed_model.objects.using(app).create(event_id=event.id, type=event.type)
-        except IntegrityError:
-            return False
-        handler(event)
-    return True
+            data = handlers[event_type][0].from_data(event.get_data())
+        except InvalidEvent as exc:
+            outcome.failed[index] = exc
+            continue
+        pending.append(_Pending(index, event, Received(event.get_id(), event.get_time(), data)))
+    if pending:
+        with transaction.atomic(using=app):
+            for event_type, run in groupby(pending, key=lambda item: item.event.get_type()):
+                _apply_run(app, handlers[event_type][1], list(run), outcome)
+    return outcome
+
+
+def _apply_run(app: str, handler: Handler, run: list[_Pending], outcome: Outcome, attempt: int = 1) -> None:
+    try:
+        with transaction.atomic(using=app):  # a savepoint: a failure undoes this run only
+            fresh = _record_processed(app, run)
+            if fresh:
+                with ExitStack() as spans:
+                    for item in fresh:
+                        spans.enter_context(event_span(item.event, "process"))
+                    handler([item.received for item in fresh])
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        if len(run) > 1:
+            middle = len(run) // 2
+            _apply_run(app, handler, run[:middle], outcome)
+            _apply_run(app, handler, run[middle:], outcome)
+        elif isinstance(exc, InvalidEvent | DomainError) or attempt >= settings.EVENT_HANDLER_ATTEMPTS:
+            logger.warning("%s: %s %s cannot be applied: %r", app, run[0].event.get_type(),
+                           run[0].received.id, exc)
+            outcome.failed[run[0].index] = exc
+        else:
+            outcome.retried += 1
+            _apply_run(app, handler, run, outcome, attempt + 1)
+        return
+    outcome.applied += len(fresh)
+    outcome.skipped += len(run) - len(fresh)
+
+
+def _record_processed(app: str, run: list[_Pending]) -> list[_Pending]:
+    """Record the run's event ids as processed in one statement; answer the items whose id was
+    not recorded before (the first of each id). A concurrent transaction recording the same id
+    makes this one wait for its outcome, so an id is applied by one of them only."""
+    model = django_apps.get_model(app, "ProcessedEvent")
+    connection = connections[app]
+    quote = connection.ops.quote_name
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    first = {}
+    for item in run:
+        first.setdefault(item.received.id, item)
+    ids = sorted(first)  # one order for every transaction: concurrent batches do not deadlock
+    # Identifiers are the model's own, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({quote('event_id')}, {quote('type')}, "  # noqa: S608
+        f"{quote('processed_at')}) VALUES {', '.join(['(%s, %s, %s)'] * len(ids))} "
+        f"ON CONFLICT ({quote('event_id')}) DO NOTHING RETURNING {quote('event_id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for event_id in ids
+                             for value in (event_id, first[event_id].event.get_type(), now)])
+        recorded = {row[0] for row in cursor.fetchall()}
+    return [item for event_id, item in first.items() if event_id in recorded]
+
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisError, KafkaException, ServiceUnavailable)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An error of a dependency (database, Redis, Kafka, another app unreachable): trying the same
+    thing again later can succeed, so the event must wait, never be dead-lettered."""
+    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 def dispatch_in_process(event: CloudEvent) -> None:
     """Without Kafka, hand the event to the handlers of the apps served in this process."""
-    for app in subscribers(event.type):
+    for app in subscribers(event.get_type()):
         apply_event(app, event)

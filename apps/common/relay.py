@@ -23,6 +23,7 @@ from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from apps.common import kafka, metrics
+from apps.common.events import kafka_message
 from apps.common.outbox import OutboxEventBase, dispatch_in_process, outbox_model
 from apps.common.telemetry import event_span
 from config.service_apps import served_apps
@@ -103,13 +104,10 @@ def _publish(app: str, rows: list) -> dict:
     try:
         for row in rows:
             event = row.event
-            headers = {"ce_type": row.type, "ce_id": str(row.id)}
-            if event.traceparent:
-                headers["traceparent"] = event.traceparent
+            key, value, headers = kafka_message(row.key, event)
             with event_span(event, "publish", SpanKind.PRODUCER):
                 producer.produce(
-                    row.topic, key=row.key.encode(), value=event.to_json(), headers=headers,
-                    on_delivery=on_delivery(row.pk),
+                    row.topic, key=key, value=value, headers=headers, on_delivery=on_delivery(row.pk),
                 )
             producer.poll(0)
         producer.flush(settings.KAFKA_DELIVERY_TIMEOUT_SECONDS + 5)

@@ -112,11 +112,11 @@ def event_span(event, operation: str, kind: SpanKind = SpanKind.CONSUMER) -> Ite
     tracer = trace.get_tracer(__name__)
     attributes = {
         "messaging.operation.name": operation,
-        "messaging.message.id": event.id,
-        "cloudevents.event_type": event.type,
-        "cloudevents.event_source": event.source,
+        "messaging.message.id": event.get_id(),
+        "cloudevents.event_type": event.get_type(),
+        "cloudevents.event_source": event.get_source(),
     }
-    parent = extract_context(event.traceparent)
-    with tracer.start_as_current_span(f"{operation} {event.type}", context=parent, kind=kind,
+    parent = extract_context(event.get_extension(TRACEPARENT))
+    with tracer.start_as_current_span(f"{operation} {event.get_type()}", context=parent, kind=kind,
                                       attributes=attributes):
         yield

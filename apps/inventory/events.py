@@ -1,30 +1,29 @@
 """What inventory does with payment events. Inventory publishes `inventory.stock_changed` from
 its services, in the transaction of each stock change."""
 
-from uuid import UUID
-
-from apps.common.events import CloudEvent
+from apps.common.events import Received
 from apps.inventory import services
 from apps.inventory.interface import StockLine
+from apps.payments.event_types import Item, PurchaseCompleted, Refunded
 
 
-def _lines(items: list[dict]) -> list[StockLine]:
-    return [StockLine(product_id=UUID(str(item["product_id"])), quantity=int(item["quantity"]))
-            for item in items]
+def _lines(items: tuple[Item, ...]) -> list[StockLine]:
+    return [StockLine(product_id=item.product_id, quantity=item.quantity) for item in items]
 
 
-def on_purchase_completed(event: CloudEvent) -> None:
-    """The reservation made for the payment becomes a sale."""
-    services.commit_sale(str(event.data["payment_id"]), _lines(event.data["items"]))
+def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
+    """Each payment's reservation becomes a sale: the whole batch in one lock-ordered pass."""
+    services.commit_sales((str(event.data.payment_id), _lines(event.data.items)) for event in events)
 
 
-def on_refunded(event: CloudEvent) -> None:
-    """A refund with `restock` puts the units back on hand."""
-    if event.data.get("restock"):
-        services.restock_refund(str(event.data["payment_id"]), _lines(event.data["items"]))
+def on_refunded(events: list[Received[Refunded]]) -> None:
+    """A refund with `restock` puts the units back on hand (refunds are rare: one at a time)."""
+    for event in events:
+        if event.data.restock:
+            services.restock_refund(str(event.data.payment_id), _lines(event.data.items))
 
 
 HANDLERS = {
-    "payments.purchase_completed": on_purchase_completed,
-    "payments.refunded": on_refunded,
+    PurchaseCompleted: on_purchases_completed,
+    Refunded: on_refunded,
 }

@@ -20,6 +20,7 @@ from apps.common import metrics
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
 from apps.inventory import selectors
+from apps.inventory.event_types import StockChanged
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (
     Reservation,
@@ -32,7 +33,6 @@ from apps.inventory.models import (
 logger = logging.getLogger(__name__)
 
 DB = "inventory"
-STOCK_CHANGED = "inventory.stock_changed"
 # Rows per query in bulk operations (receiving stock for a whole catalogue).
 CHUNK_SIZE = 1000
 
@@ -105,30 +105,87 @@ def release_expired_reservations(batch_size: int = 500) -> int:
 
 
 def commit_sale(reference: str, lines: Iterable[StockLine]) -> None:
-    """Turn the reservation `reference` into a sale: `on_hand` and `reserved` drop, ledger `sale`.
+    """Turn the reservation `reference` into a sale (see `commit_sales`)."""
+    commit_sales([(reference, lines)])
 
-    When the reservation is no longer active (it expired or was released before the payment's
-    event arrived) the sold `lines` are taken from available stock where it suffices; a line it
+
+def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
+    """Turn each sale's reservation into a sale: `on_hand` and `reserved` drop, ledger `sale`; all
+    in one transaction and one lock-ordered pass (reservations by reference, then stock rows by
+    product id), so a batch of events costs a handful of statements.
+
+    When a reservation is no longer active (it expired or was released before the payment's
+    event arrived) the sold lines are taken from available stock where it suffices; a line it
     cannot cover leaves stock untouched and is recorded as a `SaleShortfall` for an operator.
-    Committing twice changes stock once.
+    Committing a reference twice changes stock once.
     """
+    wanted: dict[str, dict[UUID, int]] = {}
+    for reference, lines in sales:
+        wanted.setdefault(reference, _quantities(lines))
     with transaction.atomic(using=DB):
-        reservation = Reservation.objects.using(DB).select_for_update().filter(reference=reference).first()
-        if reservation is not None and reservation.status == Status.COMMITTED:
-            return
-        if reservation is not None and reservation.status == Status.ACTIVE:
-            _sell_reserved(reservation)
-        else:
+        reservations = {
+            reservation.reference: reservation for reservation in Reservation.objects.using(DB)
+            .select_for_update().filter(reference__in=sorted(wanted)).order_by("reference")
+        }
+        active = [r for r in reservations.values() if r.status == Status.ACTIVE]
+        reserved: dict[str, dict[UUID, int]] = {reservation.reference: {} for reservation in active}
+        references = {reservation.pk: reservation.reference for reservation in active}
+        lines = ReservationLine.objects.using(DB).filter(reservation__in=active)
+        for reservation_id, product_id, quantity in lines.values_list(
+                "reservation_id", "product_id", "quantity"):
+            reserved[references[reservation_id]][product_id] = quantity
+        lapsed = {reference: quantities for reference, quantities in sorted(wanted.items())
+                  if reference not in reserved and getattr(reservations.get(reference), "status", None)
+                  != Status.COMMITTED}
+        product_ids = {product_id for quantities in (*reserved.values(), *lapsed.values())
+                       for product_id in quantities}
+        records = _locked_records(product_ids, create_missing=False)
+        entries, shortfalls, touched = [], [], set()
+        for reference, quantities in sorted(reserved.items()):
+            for product_id, quantity in quantities.items():
+                record = records[product_id]
+                record.on_hand -= quantity
+                record.reserved -= quantity
+                touched.add(product_id)
+                entries.append(StockAdjustment(
+                    stock=record, kind=Kind.SALE, delta=-quantity, reason="Sale", reference=reference,
+                    on_hand_after=record.on_hand,
+                ))
+        for reference, quantities in lapsed.items():
+            reservation = reservations.get(reference)
             lapse = f"reservation {reservation.status}" if reservation else "no reservation"
-            quantities = _quantities(lines)
-            if reservation is None:
-                reservation = Reservation.objects.using(DB).create(
-                    reference=reference, status=Status.COMMITTED, expires_at=timezone.now(),
-                )
-                _add_lines(reservation, quantities)
-            _sell_unreserved(reference, quantities, lapse)
-        reservation.status = Status.COMMITTED
-        reservation.save(using=DB, update_fields=["status", "updated_at"])
+            for product_id, quantity in quantities.items():
+                record = records.get(product_id)
+                available = record.available if record else 0
+                if available < quantity:
+                    logger.warning(
+                        "Sale %s (%s): %d unit(s) of product %s sold but only %d available; stock left "
+                        "unchanged, shortfall recorded.", reference, lapse, quantity, product_id, available,
+                    )
+                    shortfalls.append(SaleShortfall(reference=reference, product_id=product_id,
+                                                    quantity=quantity, available=available))
+                    continue
+                record.on_hand -= quantity
+                touched.add(product_id)
+                entries.append(StockAdjustment(
+                    stock=record, kind=Kind.SALE, delta=-quantity, reference=reference,
+                    reason=f"Sale ({lapse})", on_hand_after=record.on_hand,
+                ))
+        unknown = [reference for reference in lapsed if reference not in reservations]
+        created = Reservation.objects.using(DB).bulk_create(
+            Reservation(reference=reference, status=Status.COMMITTED, expires_at=timezone.now())
+            for reference in unknown
+        )
+        ReservationLine.objects.using(DB).bulk_create(
+            ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
+            for reservation in created for product_id, quantity in lapsed[reservation.reference].items()
+        )
+        sold = [reservations[reference].pk for reference in (*reserved, *lapsed) if reference in reservations]
+        Reservation.objects.using(DB).filter(pk__in=sold).update(
+            status=Status.COMMITTED, updated_at=timezone.now())
+        SaleShortfall.objects.using(DB).bulk_create(shortfalls)
+        _write_ledger(entries)
+        _save_and_announce(records[product_id] for product_id in sorted(touched))
 
 
 def restock_refund(reference: str, lines: Iterable[StockLine]) -> None:
@@ -242,9 +299,8 @@ def _save_and_announce(records: Iterable[StockRecord]) -> None:
         records, ["on_hand", "reserved", "updated_at"], batch_size=CHUNK_SIZE,
     )
     emit_many(DB, [
-        (STOCK_CHANGED, {"product_id": str(record.product_id), "on_hand": record.on_hand,
-                         "reserved": record.reserved, "available": record.available},
-         str(record.product_id))
+        (StockChanged.TYPE, StockChanged(record.product_id, record.on_hand, record.reserved,
+                                         record.available).to_data(), str(record.product_id))
         for record in records
     ])
 
@@ -273,48 +329,6 @@ def _give_back(reservations: list[Reservation], status: str) -> None:
     Reservation.objects.using(DB).filter(pk__in=[reservation.pk for reservation in reservations]).update(
         status=status, updated_at=timezone.now(),
     )
-
-
-def _sell_reserved(reservation: Reservation) -> None:
-    quantities = dict(reservation.lines.using(DB).values_list("product_id", "quantity"))
-    records = _locked_records(quantities, create_missing=False)
-    entries = []
-    for product_id, quantity in quantities.items():
-        record = records[product_id]
-        record.on_hand -= quantity
-        record.reserved -= quantity
-        entries.append(StockAdjustment(
-            stock=record, kind=Kind.SALE, delta=-quantity, reason="Sale", reference=reservation.reference,
-            on_hand_after=record.on_hand,
-        ))
-    _write_ledger(entries)
-    _save_and_announce(records.values())
-
-
-def _sell_unreserved(reference: str, quantities: dict[UUID, int], lapse: str) -> None:
-    records = _locked_records(quantities, create_missing=False)
-    entries, shortfalls = [], []
-    for product_id, quantity in quantities.items():
-        record = records.get(product_id)
-        available = record.available if record else 0
-        if available < quantity:
-            logger.warning(
-                "Sale %s (%s): %d unit(s) of product %s sold but only %d available; stock left "
-                "unchanged, shortfall recorded.", reference, lapse, quantity, product_id, available,
-            )
-            shortfalls.append(SaleShortfall(
-                reference=reference, product_id=product_id, quantity=quantity,
-                available=available,
-            ))
-            continue
-        record.on_hand -= quantity
-        entries.append(StockAdjustment(
-            stock=record, kind=Kind.SALE, delta=-quantity, reference=reference,
-            reason=f"Sale ({lapse})", on_hand_after=record.on_hand,
-        ))
-    SaleShortfall.objects.using(DB).bulk_create(shortfalls)
-    _write_ledger(entries)
-    _save_and_announce(records[entry.stock_id] for entry in entries)
 
 
 def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str) -> None:

@@ -27,6 +27,7 @@ from apps.payments.errors import (
     PaymentProviderError,
     ReservationExpired,
 )
+from apps.payments.event_types import Item, PurchaseCompleted, Refunded
 from apps.payments.models import MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
 from apps.payments.providers import Charge, get_provider
 from apps.products import interface as products
@@ -35,9 +36,8 @@ logger = logging.getLogger(__name__)
 
 DB = "payments"
 CENT = Decimal("0.01")
-PURCHASE_COMPLETED = "payments.purchase_completed"
+PURCHASE_COMPLETED = PurchaseCompleted.TYPE
 COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code
-REFUNDED = "payments.refunded"
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
             payment.status = Payment.Status.SUCCEEDED
             payment.provider_charge_id = charge.id
             payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
-            emit("payments", PURCHASE_COMPLETED, _purchase_completed_data(payment), key=str(payment.id))
+            emit("payments", PURCHASE_COMPLETED, _purchase_completed(payment).to_data(), key=str(payment.id))
             _count_purchase(COMPLETED, payment)
         return idempotency.complete(key, 201, render(payment))
 
@@ -199,8 +199,8 @@ def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
         payment.status = Payment.Status.REFUNDED
         payment.refunded_at = timezone.now()
         payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
-        emit("payments", REFUNDED, {"payment_id": str(payment.id), "items": _items_data(payment),
-                                    "restock": restock}, key=str(payment.id))
+        refunded = Refunded(payment.id, _items(payment), restock)
+        emit("payments", Refunded.TYPE, refunded.to_data(), key=str(payment.id))
         transaction.on_commit(metrics.REFUNDS.inc, using=DB)
     return payment
 
@@ -212,15 +212,10 @@ def _check_refundable(payment: Payment) -> None:
         raise NotRefundable(f"Only a succeeded payment can be refunded; this one is {payment.status}.")
 
 
-def _purchase_completed_data(payment: Payment) -> dict:
-    return {
-        "payment_id": str(payment.id), "user_id": str(payment.user_id), "items": _items_data(payment),
-        "amount": str(payment.amount), "currency": payment.currency,
-    }
+def _purchase_completed(payment: Payment) -> PurchaseCompleted:
+    return PurchaseCompleted(payment.id, payment.user_id, _items(payment), payment.amount, payment.currency)
 
 
-def _items_data(payment: Payment) -> list[dict]:
-    return [
-        {"product_id": str(item.product_id), "quantity": item.quantity, "unit_price": str(item.unit_price)}
-        for item in payment.items.using(DB).all()
-    ]
+def _items(payment: Payment) -> tuple[Item, ...]:
+    return tuple(Item(item.product_id, item.quantity, item.unit_price)
+                 for item in payment.items.using(DB).all())

@@ -1,22 +1,13 @@
 """Events products handles: inventory's stock levels feed the catalogue's `in_stock`."""
 
-from datetime import UTC, datetime
-from uuid import UUID
-
-from apps.common.events import CloudEvent, InvalidEvent
+from apps.common.events import Received
+from apps.inventory.event_types import StockChanged
 from apps.products import services
 
 
-def on_stock_changed(event: CloudEvent) -> None:
-    try:
-        product_id = UUID(str(event.data["product_id"]))
-        available = int(event.data["available"])
-        as_of = datetime.fromisoformat(event.time)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidEvent(f"inventory.stock_changed {event.id}: {exc!r}") from None
-    if as_of.tzinfo is None:
-        as_of = as_of.replace(tzinfo=UTC)  # RFC 3339 requires an offset; read a bare time as UTC
-    services.record_stock(product_id, available, as_of)
+def on_stock_changed(events: list[Received[StockChanged]]) -> None:
+    """The batch's newest level per product, in one pass (the event time orders the reports)."""
+    services.record_stocks((event.data.product_id, event.data.available, event.time) for event in events)
 
 
-HANDLERS = {"inventory.stock_changed": on_stock_changed}
+HANDLERS = {StockChanged: on_stock_changed}

@@ -1,10 +1,12 @@
 """Writes to the catalogue. Each runs in one transaction on the products database and
 invalidates the public catalogue cache once it commits."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
 
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
@@ -78,18 +80,39 @@ def deactivate_product(product_id: UUID) -> None:
 
 
 def record_stock(product_id: UUID, available: int, as_of: datetime) -> None:
-    """Apply a stock level reported by inventory; an older report than the last one is ignored."""
+    """Apply a stock level reported by inventory (see `record_stocks`)."""
+    record_stocks([(product_id, available, as_of)])
+
+
+def record_stocks(levels: Iterable[tuple[UUID, int, datetime]]) -> None:
+    """Apply stock levels reported by inventory, as (product id, available, as of); a report
+    older than the last one applied for its product is ignored. One transaction, a fixed number
+    of statements for any number of levels: the states are locked in product id order, and the
+    products' `in_stock` is updated in one statement."""
+    newest: dict[UUID, tuple[int, datetime]] = {}
+    for product_id, available, as_of in levels:
+        if product_id not in newest or as_of >= newest[product_id][1]:
+            newest[product_id] = (available, as_of)
+    ids = sorted(newest)
     with transaction.atomic(using="products"):
-        state, created = StockState.objects.select_for_update().get_or_create(
-            product_id=product_id, defaults={"available": available, "as_of": as_of},
+        StockState.objects.bulk_create(
+            [StockState(product_id=product_id, available=available, as_of=as_of)
+             for product_id, (available, as_of) in newest.items()], ignore_conflicts=True,
         )
-        if not created:
+        states = StockState.objects.select_for_update().filter(product_id__in=ids).order_by("product_id")
+        updated = []
+        for state in states:
+            available, as_of = newest[state.product_id]
             if as_of < state.as_of:
-                return
-            state.available, state.as_of = available, as_of
-            state.save(update_fields=["available", "as_of"])
-        changed = Product.objects.filter(pk=product_id).exclude(in_stock=available > 0).update(
-            in_stock=available > 0,
-        )
+                del newest[state.product_id]  # older than what is applied: ignored
+            elif (state.available, state.as_of) != (available, as_of):
+                state.available, state.as_of = available, as_of
+                updated.append(state)
+        StockState.objects.bulk_update(updated, ["available", "as_of"])
+        in_stock = [product_id for product_id, (available, _) in newest.items() if available > 0]
+        out_of_stock = [product_id for product_id, (available, _) in newest.items() if available <= 0]
+        changed = Product.objects.filter(
+            Q(pk__in=in_stock, in_stock=False) | Q(pk__in=out_of_stock, in_stock=True),
+        ).update(in_stock=Case(When(pk__in=in_stock, then=Value(True)), default=Value(False)))
         if changed:
             catalogue_cache.invalidate_on_commit()

@@ -42,10 +42,11 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.2, what: st
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-def produce(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+def produce(bootstrap: str, topic: str, messages: list[tuple]) -> None:
+    """Each message is (key, value) or (key, value, headers)."""
     producer = Producer(client_config(bootstrap))
-    for key, value in messages:
-        producer.produce(topic, key=key, value=value)
+    for key, value, *headers in messages:
+        producer.produce(topic, key=key, value=value, headers=headers[0] if headers else None)
     assert producer.flush(10) == 0
 
 
@@ -73,7 +74,7 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 30.0)
 @contextmanager
 def running_consumer(app: str = "inventory", lag_interval: float = 10.0):
     """An EventConsumer in a thread of this process; stopped (and checked) on exit."""
-    consumer = EventConsumer(app, poll_timeout=0.2, lag_interval=lag_interval)
+    consumer = EventConsumer(app, lag_interval=lag_interval)
     failure = []
 
     def run():

@@ -28,14 +28,14 @@ def test_purchase_completed_turns_the_reservation_into_a_sale_once(kafka_setting
         }, key=str(payment_id))
     relay_outbox("payments")
     # Published a second time, as after a lost delivery report: the consumer must apply it once.
-    OutboxEvent.objects.filter(pk=event.id).update(sent_at=None)
+    OutboxEvent.objects.filter(pk=event.get_id()).update(sent_at=None)
     relay_outbox("payments")
 
     with running_consumer("inventory") as consumer:
         wait_until(lambda: caught_up(kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"),
                    what="inventory to consume both copies")
 
-    assert ProcessedEvent.objects.filter(event_id=event.id).count() == 1
+    assert ProcessedEvent.objects.filter(event_id=event.get_id()).count() == 1
     record = StockRecord.objects.get(product_id=product_id)
     assert (record.on_hand, record.reserved) == (7, 0)
     assert consumer.stats.skipped >= 1  # the second copy

@@ -39,7 +39,7 @@ def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafk
         first_child, = psutil.Process(worker.process.pid).children()
         first_child.kill()  # the pool forks a replacement
         with transaction.atomic(using="payments"):
-            ids = [emit("payments", PROBE_TYPE, {"n": n}, key=f"payment-{n}").id for n in range(5)]
+            ids = [emit("payments", PROBE_TYPE, {"n": n}, key=f"payment-{n}").get_id() for n in range(5)]
         relay_outbox_task.apply_async(("payments",), queue=queue)
 
         wait_until(lambda: all(effects(event_id) for event_id in ids), timeout=90,

@@ -9,22 +9,43 @@ import sys
 import time
 import types
 import uuid
+from dataclasses import dataclass
 from importlib import import_module
 
 from django.apps import AppConfig
+
+from apps.common.events import EventData, reading
 
 PROBE_TYPE = "payments.probe"
 BROKEN: set[str] = set()  # event ids whose handling fails (in this process) until removed
 
 
-def handle_probe(event) -> None:
+@dataclass(frozen=True)
+class Probe(EventData):
+    """`{"sleep": seconds}`: how long handling it takes (other keys are ignored)."""
+
+    TYPE = PROBE_TYPE
+
+    sleep: float = 0.0
+
+    def to_data(self) -> dict:
+        return {"sleep": self.sleep}
+
+    @classmethod
+    def from_data(cls, data) -> "Probe":
+        with reading(cls.TYPE):
+            return cls(float(data.get("sleep", 0)))
+
+
+def handle_probes(events) -> None:
     from apps.inventory.models import ProcessedEvent
 
-    if event.id in BROKEN:
-        raise RuntimeError("probe handler told to fail")
-    time.sleep(event.data.get("sleep", 0))
-    ProcessedEvent.objects.using("inventory").create(
-        event_id=f"effect:{event.id}:{uuid.uuid4()}", type="probe.effect",
+    for event in events:
+        if event.id in BROKEN:
+            raise RuntimeError("probe handler told to fail")
+        time.sleep(event.data.sleep)
+    ProcessedEvent.objects.using("inventory").bulk_create(
+        ProcessedEvent(event_id=f"effect:{event.id}:{uuid.uuid4()}", type="probe.effect") for event in events
     )
 
 
@@ -49,7 +70,7 @@ def install() -> dict:
     except ModuleNotFoundError:
         module = sys.modules.setdefault("apps.inventory.events", types.ModuleType("apps.inventory.events"))
     previous = getattr(module, "HANDLERS", {})
-    module.HANDLERS = {**previous, PROBE_TYPE: handle_probe}
+    module.HANDLERS = {**previous, Probe: handle_probes}
     return previous
 
 

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from apps.common.events import CloudEvent
+from apps.common.events import new_event
 from apps.common.outbox import apply_event
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
@@ -136,14 +136,15 @@ def test_an_invalid_adjustment_is_a_validation_error(staff_client, body, field):
 
 def test_the_ledger_lists_every_change_newest_first_with_sales_and_refunds(staff_client):
     [product_id] = stock_up(10)
+    payment_id = str(uuid.uuid4())
     services.adjust_stock(product_id, 2, "found", actor_id=None)
-    interface.reserve("pay-1", [StockLine(product_id, 3)])
+    interface.reserve(payment_id, [StockLine(product_id, 3)])
     items = [{"product_id": str(product_id), "quantity": 3, "unit_price": "1.00"}]
-    apply_event("inventory", CloudEvent(type="payments.purchase_completed", source="/payments", data={
-        "payment_id": "pay-1", "user_id": str(uuid.uuid4()), "items": items, "amount": "3.00",
+    apply_event("inventory", new_event("payments.purchase_completed", "/payments", {
+        "payment_id": payment_id, "user_id": str(uuid.uuid4()), "items": items, "amount": "3.00",
         "currency": "USD"}))
-    apply_event("inventory", CloudEvent(type="payments.refunded", source="/payments", data={
-        "payment_id": "pay-1", "items": items, "restock": True}))
+    apply_event("inventory", new_event("payments.refunded", "/payments", {
+        "payment_id": payment_id, "items": items, "restock": True}))
 
     body = staff_client.get(adjustments_url(product_id)).json()
     assert body["count"] == 4

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from apps.common.events import CloudEvent, InvalidEvent
+from apps.common.events import CloudEvent, InvalidEvent, new_event
 from apps.common.outbox import apply_event
 from apps.products import services
 from apps.products.models import ProcessedEvent, Product, StockState
 
 
 def stock_changed(product_id, available, *, at=None) -> CloudEvent:
-    extra = {"time": at.isoformat()} if at else {}
-    return CloudEvent(type="inventory.stock_changed", source="/inventory", **extra, data={
+    extra = {"time": at} if at else {}
+    return new_event("inventory.stock_changed", "/inventory", **extra, data={
         "product_id": str(product_id), "on_hand": available + 2, "reserved": 2, "available": available})
 
 
@@ -40,7 +40,7 @@ class TestStockChanged:
         services.record_stock(product.id, 0, datetime.now(UTC))  # a later change
         assert apply_event("products", event) is False  # the old event does not undo it
         assert _in_stock(product) is False
-        assert ProcessedEvent.objects.filter(event_id=event.id).count() == 1
+        assert ProcessedEvent.objects.filter(event_id=event.get_id()).count() == 1
 
     def test_an_older_event_arriving_late_is_ignored(self, make_product):
         product = make_product()
@@ -61,7 +61,7 @@ class TestStockChanged:
     @pytest.mark.parametrize("data", [{}, {"product_id": "nope", "available": 1},
                                       {"product_id": str(uuid.uuid4()), "available": "many"}])
     def test_malformed_data_is_a_poison_message(self, data):
-        event = CloudEvent(type="inventory.stock_changed", source="/inventory", data=data)
+        event = new_event("inventory.stock_changed", "/inventory", data)
         with pytest.raises(InvalidEvent):
             apply_event("products", event)
         assert not ProcessedEvent.objects.exists()  # rolled back: a fixed redelivery can apply
@@ -88,7 +88,7 @@ def test_concurrent_duplicate_deliveries_apply_once(make_product):
         thread.join()
     assert sorted(results) == [False] * 7 + [True]
     assert _in_stock(product) is True
-    assert ProcessedEvent.objects.filter(event_id=event.id).count() == 1
+    assert ProcessedEvent.objects.filter(event_id=event.get_id()).count() == 1
 
 
 @pytest.mark.django_db(databases=["products"], transaction=True)
