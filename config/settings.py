@@ -189,20 +189,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Processes that share one Redis broker but serve different apps each need their own queue, or a
 # worker would run another app's tasks (the split topology of `make run-split` and the tests).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "shop")
-# Periodic tasks. The relay covers every publishing app this deployment serves; the others run
-# only where their app is served.
-CELERY_BEAT_SCHEDULE = {
-    # Catches whatever the after-commit nudge missed (Kafka or the broker down, a crash).
-    "relay-outboxes": {
-        "task": "common.relay_outboxes",
-        "schedule": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 5),
-        "options": {"expires": 30},
-    },
-}
+# Periodic tasks, each only where its app is served. The outbox relay is no task: it is a loop
+# in each worker (apps/common/relay.py), woken at commit by PostgreSQL NOTIFY.
+CELERY_BEAT_SCHEDULE = {}
 if "inventory" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] = {
         "task": "inventory.release_expired_reservations", "schedule": 60.0,
     }
+# The relay loop polls the outbox this often when no NOTIFY woke it (SQLite: its only trigger),
+# and claims, produces and flushes up to this many rows at a time.
+OUTBOX_RELAY_POLL_SECONDS = env_float("OUTBOX_RELAY_POLL_SECONDS", 1.0)
+OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 500)
 # Kafka clients (apps/common/kafka.py) and event consumers (apps/common/consumers.py).
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
 KAFKA_TOPIC_PARTITIONS = env_int("KAFKA_TOPIC_PARTITIONS", 3)

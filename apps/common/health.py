@@ -66,7 +66,7 @@ def readiness_checks() -> dict[str, Check]:
     if settings.REDIS_URL:
         checks["redis"] = Check(_url_target(settings.REDIS_URL), _redis_check)
     if settings.KAFKA_BOOTSTRAP_SERVERS and publishing_apps():
-        # This process relays its apps' outboxes (nudge after commit), so it needs the broker.
+        # This process relays its apps' outboxes (its worker's relay loop), so it needs the broker.
         checks["kafka"] = _kafka_check()
     for app in called_apps():
         target = settings.GRPC_TARGETS[app]

@@ -62,6 +62,11 @@ EVENTS_RELAYED = Counter(
     "Outbox events the relay delivered (published) or tried and left unsent (failed).",
     ["app", "outcome"],
 )
+RELAY_BATCH_SIZE = Histogram(
+    "shop_outbox_relay_batch_size",
+    "Rows one relay pass claimed and produced with a single flush (its count: the flushes).",
+    ["app"], buckets=(1, 10, 50, 100, 250, 500, 1000),
+)
 
 # --- gRPC ----------------------------------------------------------------------------------------
 GRPC_SERVER_REQUESTS = Counter(

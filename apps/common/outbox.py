@@ -10,6 +10,7 @@ import logging
 import uuid
 
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
@@ -77,7 +78,7 @@ def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
     outbox_model(app).objects.using(app).create(
         id=event.id, topic=topic_for(event_type), key=key, type=event_type, payload=event.to_dict(),
     )
-    transaction.on_commit(lambda: after_commit(app), using=app)
+    _announce(app)
     return event
 
 
@@ -100,15 +101,39 @@ def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]
         batch_size=1000,
     )
     if cloud_events:
-        transaction.on_commit(lambda: after_commit(app), using=app)
+        _announce(app)
     return cloud_events
 
 
-def after_commit(app: str) -> None:
-    """Move what `app` just committed towards its consumers without waiting for the beat."""
-    from apps.common import relay
+def relay_channel(app: str) -> str:
+    """The PostgreSQL notification channel on which `app`'s relays wait for committed rows."""
+    return f"outbox_{app}"
 
-    relay.nudge(app)
+
+def _announce(app: str) -> None:
+    """Have the new rows relayed once the transaction commits.
+
+    With Kafka, a `NOTIFY` in the transaction itself: PostgreSQL delivers it at commit (never for
+    a rollback) to the relays LISTENing on the channel, and folds repeats within one transaction
+    into one. On SQLite they find the rows by polling. Without Kafka (embedded), this process
+    hands the events to its own handlers after commit.
+    """
+    if not settings.KAFKA_BOOTSTRAP_SERVERS:
+        transaction.on_commit(lambda: relay_in_process(app), using=app)
+    elif connections[app].vendor == "postgresql":
+        with connections[app].cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [relay_channel(app)])
+
+
+def relay_in_process(app: str) -> None:
+    """Embedded mode, after commit: apply what `app` just committed. Never fails the request that
+    committed: a row left unsent is retried by the relay loop's polling or `manage.py relay_outbox`."""
+    from apps.common.relay import relay_outbox
+
+    try:
+        relay_outbox(app)
+    except Exception:
+        logger.exception("relaying %s's outbox failed", app)
 
 
 def apply_event(app: str, event: CloudEvent) -> bool:
