@@ -217,9 +217,20 @@ PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/p
 # mid-flight (its process crashed) may be retried once the lock is this old.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+# Reconciliation (apps/payments/reconciliation.py): how often, how far back by default, and how
+# long after its event was sent a payment's effect may still be on its way (not yet a loss).
+# Every few minutes, well within RESERVATION_TTL_SECONDS: a paid reservation is committed before
+# it could expire. The interval must exceed the grace, or a re-sent event is never checked again.
+RECONCILE_SALES_INTERVAL_SECONDS = env_int("RECONCILE_SALES_INTERVAL_SECONDS", 120)
+RECONCILE_SALES_WINDOW_SECONDS = env_int("RECONCILE_SALES_WINDOW_SECONDS", 3600)
+RECONCILE_SALES_GRACE_SECONDS = env_int("RECONCILE_SALES_GRACE_SECONDS", 60)
 if "payments" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
         "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
+    }
+    CELERY_BEAT_SCHEDULE["payments.reconcile_sales"] = {
+        "task": "payments.reconcile_sales", "schedule": float(RECONCILE_SALES_INTERVAL_SECONDS),
+        "options": {"expires": RECONCILE_SALES_INTERVAL_SECONDS},
     }
 
 # --- gRPC: where apps not served here live ----------------------------------------------------

@@ -43,6 +43,26 @@ PURCHASES = Counter(
 REFUNDS = Counter("shop_refunds_total", "Refunds issued.")
 RESERVATIONS_EXPIRED = Counter("shop_reservations_expired_total", "Stock reservations released on expiry.")
 AMOUNT_SOLD = Counter("shop_amount_sold_total", "Money taken by completed purchases.", ["currency"])
+# Reconciliation of payments against inventory (apps/payments/reconciliation.py), by kind:
+# sale_missing, reservation_held, refund_missing.
+RECONCILIATION_KINDS = ("sale_missing", "reservation_held", "refund_missing")
+SALES_RECONCILIATION_FOUND = Counter(
+    "shop_sales_reconciliation_found_total",
+    "Payments whose effect inventory had not applied when reconciled, by kind.", ["kind"],
+)
+SALES_RECONCILIATION_REPAIRED = Counter(
+    "shop_sales_reconciliation_repaired_total",
+    "Payments whose original event reconciliation published again, by kind.", ["kind"],
+)
+SALES_UNRECONCILED = Gauge(
+    "shop_sales_unreconciled",
+    "Payments the latest reconciliation found without their effect in inventory (each re-sent "
+    "then); above 0 run after run means the repair does not take.",
+    multiprocess_mode="mostrecent",  # one Celery pool process runs each reconciliation
+)
+for _kind in RECONCILIATION_KINDS:  # label sets exist at 0, so increase() sees the first one
+    SALES_RECONCILIATION_FOUND.labels(kind=_kind)
+    SALES_RECONCILIATION_REPAIRED.labels(kind=_kind)
 
 # --- Events: Kafka consumers --------------------------------------------------------------------
 EVENTS_CONSUMED = Counter(

@@ -105,6 +105,17 @@ def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]
     return cloud_events
 
 
+def resend(app: str, event_ids: list) -> int:
+    """Publish `app`'s outbox events `event_ids` again, as they were (same CloudEvent id, so a
+    consumer that applied them already skips them). Inside the caller's transaction, like `emit`."""
+    if not connections[app].in_atomic_block:
+        raise RuntimeError(f"resend() must run inside transaction.atomic(using={app!r})")
+    count = outbox_model(app).objects.using(app).filter(pk__in=event_ids).update(sent_at=None)
+    if count:
+        _announce(app)
+    return count
+
+
 def relay_channel(app: str) -> str:
     """The PostgreSQL notification channel on which `app`'s relays wait for committed rows."""
     return f"outbox_{app}"
