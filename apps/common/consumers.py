@@ -218,6 +218,7 @@ class EventConsumer:
 
     def _commit(self, message: Message) -> None:
         self._consumer.commit(message=message, asynchronous=False)
+        metrics.CONSUMER_OFFSET_COMMITS.labels(app=self.app).inc()
 
 
 def start_in_threads(consumers: list[EventConsumer]) -> list[threading.Thread]:

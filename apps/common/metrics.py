@@ -70,6 +70,10 @@ EVENTS_CONSUMED = Counter(
     "Events a consumer finished with, by outcome: processed, retried or dead_lettered.",
     ["topic", "app", "outcome"],
 )
+CONSUMER_OFFSET_COMMITS = Counter(
+    "shop_consumer_offset_commits_total",
+    "Offset commits a consumer made (`make bench` counts them per event).", ["app"],
+)
 CONSUMER_LAG = Gauge(
     "shop_consumer_lag", "Messages between a consumer group's committed offset and the partition's end.",
     ["topic", "partition", "app"],
