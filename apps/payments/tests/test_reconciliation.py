@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.common.outbox import apply_event
 from apps.inventory import interface as inventory
-from apps.payments import reconciliation
+from apps.payments import reconciliation, tasks
 from apps.payments.models import OutboxEvent
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase
 
@@ -115,3 +115,12 @@ def test_reconcile_sales_command_reports_and_repairs(settings, shopper, make_pro
 
     call_command("reconcile_sales", "--grace", "0", "--since", "2000-01-01T00:00")
     assert "nothing missing; 0 event(s) published again." in capsys.readouterr().out
+
+
+def test_beat_reconciles_well_within_the_reservation_ttl_and_after_the_grace(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["payments.reconcile_sales"]
+    assert entry["task"] == tasks.reconcile_sales.name
+    # A paid reservation is committed long before expiry could give its units back, and an event
+    # re-sent by one run is old enough to be checked again by the next.
+    assert settings.RECONCILE_SALES_GRACE_SECONDS < entry["schedule"] <= settings.RESERVATION_TTL_SECONDS / 5
+    tasks.reconcile_sales.apply().get()
