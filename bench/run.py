@@ -342,6 +342,8 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     relay loops listening and its consumers assigned (they applied the warm-up events first). The
     reservations the events commit are made, and their `stock_changed` events drained, before.
     """
+    from django.db import transaction
+
     from apps.common.outbox import emit_many
     from apps.inventory.interface import StockLine, receive_stock, reserve
     from apps.inventory.models import StockAdjustment
@@ -358,7 +360,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     warm_up = [purchase_completed(products, n) for n in range(20)]
     for data in warm_up:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
-    with transaction_on("payments"):
+    with transaction.atomic(using="payments"):
         emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in warm_up])
     purchases = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).count()
     wait_for(lambda: sales.count() >= purchases, "the warm-up sales")
@@ -371,7 +373,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
 
     before = event_path_counters(metrics_port)
-    with transaction_on("payments"):
+    with transaction.atomic(using="payments"):
         emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in events])
     started = time.monotonic()
     target, polls = purchases + count, 0
@@ -399,12 +401,6 @@ def purchase_completed(products: list[str], n: int) -> dict:
     return {"payment_id": payment_id, "user_id": str(uuid.uuid4()),
             "items": [{"product_id": products[n % len(products)], "quantity": 1, "unit_price": "5.00"}],
             "amount": "5.00", "currency": "USD"}
-
-
-def transaction_on(alias: str):
-    from django.db import transaction
-
-    return transaction.atomic(using=alias)
 
 
 def wait_for(ready, what: str, timeout: float = 600):
