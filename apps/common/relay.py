@@ -18,6 +18,7 @@ process, with the same idempotency, so one process shows the whole flow.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
@@ -56,8 +57,9 @@ def publishing_apps(among=None) -> list[str]:
 
 def relay_outbox(app: str, batch_size: int | None = None,
                  progress: Callable[[int], None] | None = None) -> int:
-    """Relay every unsent event of `app`; return how many went out. `progress` is told how many
-    went out after each batch.
+    """Relay every unsent event of `app` committed before it started; return how many went out.
+    `progress` is told how many went out after each batch. A batch shorter than `batch_size`
+    ends it: rows committed later come with their own notification.
 
     Raises `RelayError` when a batch could not be delivered completely; what was delivered is
     marked sent and each failed row records its attempt and error, staying unsent.
@@ -90,6 +92,8 @@ def relay_outbox(app: str, batch_size: int | None = None,
                 f"{app}: {len(failures)} of {len(rows)} event(s) not delivered "
                 f"({relayed} relayed in this run); first error: {next(iter(failures.values()))}"
             )
+        if len(rows) < batch_size:
+            return relayed
 
 
 def _dispatch_in_process(app: str, rows: list) -> dict:
@@ -173,6 +177,7 @@ class OutboxRelay:
         self.ready = threading.Event()  # set once listening (or polling) for new rows
         self._stopping = threading.Event()
         self._failures = 0
+        self._connections_checked_at = float("-inf")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -222,15 +227,18 @@ class OutboxRelay:
         return listener
 
     def _relay_pending(self) -> None:
-        close_old_connections()
+        # Connections past CONN_MAX_AGE or broken are dropped at most once per polling interval:
+        # each check costs the next query a health check, and a busy relay passes many times a
+        # second. A connection that fails meanwhile crashes the pass, and `run` closes them all.
+        if time.monotonic() - self._connections_checked_at >= self.poll_interval:
+            close_old_connections()
+            self._connections_checked_at = time.monotonic()
         try:
             self.relayed += relay_outbox(self.app, self.batch_size)
             self._failures = 0
         except RelayError as exc:
             self._failures += 1
             logger.warning("relay %s: %s", self.app, exc)
-        finally:
-            close_old_connections()
 
     def _wait_for_rows(self, listener: psycopg.Connection | None) -> None:
         """Return when a commit notified the channel, the polling interval is up, or on stop."""

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 import pytest
 from celery import signals
-from django.db import transaction
+from django.db import connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from apps.common.outbox import emit, emit_many
-from apps.common.relay import OutboxRelay
+from apps.common.relay import OutboxRelay, relay_outbox
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import read_topic, sample, wait_until
 from tests.support.processes import database_env, start_process
@@ -104,6 +105,20 @@ def test_a_commit_wakes_the_loop_which_relays_every_event_with_one_flush_per_bat
     assert tasks_sent == []
     published = _published_ids(kafka_settings.KAFKA_BOOTSTRAP_SERVERS, 120)
     assert {event.id for event in events} <= set(published)
+
+
+def test_a_pass_costs_two_statements_per_batch_in_one_transaction_each(kafka_settings, kafka_broker):
+    kafka_broker.create_topics(["payments.events"])
+    with transaction.atomic(using="payments"):
+        emit_many("payments", [("payments.probe", {"n": n}, f"payment-{n % 7}") for n in range(120)])
+
+    with CaptureQueriesContext(connections["payments"]) as queries:
+        assert relay_outbox("payments", batch_size=50) == 120
+
+    # One transaction per batch of 50, 50, 20: claim (SELECT ... FOR UPDATE SKIP LOCKED), produce
+    # and flush, mark sent (UPDATE). The short last batch ends the pass without asking again.
+    assert [query["sql"].split()[0] for query in queries] == ["BEGIN", "SELECT", "UPDATE", "COMMIT"] * 3
+    assert all("SKIP LOCKED" in query["sql"] for query in queries[1::4])
 
 
 def test_each_commit_is_relayed_as_it_comes_and_a_rollback_is_never_sent(kafka_settings, kafka_broker):
