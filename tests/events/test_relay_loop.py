@@ -6,6 +6,7 @@ relayed because the commit's notification woke the loop, not because its polling
 
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from collections import Counter
@@ -20,7 +21,7 @@ from apps.common.outbox import emit, emit_many
 from apps.common.relay import OutboxRelay, relay_outbox
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import read_topic, sample, wait_until
-from tests.support.processes import database_env, start_process
+from tests.support.processes import database_env, manage, sqlite_env, start_process
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"], transaction=True)
 
@@ -168,3 +169,31 @@ def test_relay_outbox_follow_runs_the_loop_until_sigterm(kafka_settings, kafka_b
         follower.stop()
     assert "payments: relayed 3 event(s)" in follower.log()
     assert set(ids) <= set(_published_ids(kafka_broker.bootstrap_servers, 3))
+
+
+def test_on_sqlite_the_loop_polls(tmp_path):
+    """No NOTIFY on SQLite: `relay_outbox --follow` finds a row committed by another process by
+    polling (embedded mode: it applies the event itself and marks it sent)."""
+    env = {**sqlite_env(tmp_path, ["payments"]), "KAFKA_BOOTSTRAP_SERVERS": "",
+           "OUTBOX_RELAY_POLL_SECONDS": "0.5"}
+    assert manage(["migrate", "--verbosity", "0"], env).returncode == 0
+    follower = start_process("relay-follow-sqlite", [sys.executable, "manage.py", "relay_outbox", "--follow"],
+                             env, port=0)
+    outbox = tmp_path / "payments.sqlite3"
+
+    def sent_and_all():
+        with sqlite3.connect(outbox) as database:
+            return database.execute("SELECT count(sent_at), count(*) FROM payments_outboxevent").fetchone()
+
+    try:
+        wait_until(lambda: "relay payments polling" in follower.log(), what="the relay to poll")
+        # Committed by a process that neither notifies nor applies it (it believes Kafka relays).
+        emitted = manage(["shell", "-c", "from django.db import transaction\n"
+                          "from apps.common.outbox import emit\n"
+                          "with transaction.atomic(using='payments'):\n"
+                          "    emit('payments', 'payments.probe', {}, key='payment-1')"],
+                         {**env, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})
+        assert emitted.returncode == 0, emitted.stderr
+        wait_until(lambda: sent_and_all() == (1, 1), timeout=30, what="the polling relay to send it")
+    finally:
+        follower.stop()
