@@ -46,6 +46,7 @@ RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 TABLE_START, TABLE_END = "<!-- bench table -->", "<!-- end bench table -->"
 EVENTS_QUEUE = "bench-events"
+EVENTS = 5000  # the least the event row drains
 SPLIT_PREFIX = "bench_split"
 SECRETS = ("JWT_SIGNING_KEY", "SERVICE_AUTH_SECRET", "DJANGO_SECRET_KEY")
 
@@ -57,7 +58,12 @@ def main():
     parser.add_argument("--connections", type=int, default=16, help="wrk's fixed concurrency")
     parser.add_argument("--split-products", type=int, default=1000,
                         help="catalogue size of the split run (only 100 products are bought)")
+    parser.add_argument("--events", type=int, default=EVENTS,
+                        help="purchase events drained through the event path (at least 5000)")
+    parser.add_argument("--events-only", action="store_true",
+                        help="measure only the event row; print it, write no results")
     options = parser.parse_args()
+    options.events = max(options.events, EVENTS)
 
     work = Path(tempfile.mkdtemp(prefix="shop-bench-"))
     broker = KafkaBroker().start()
@@ -81,15 +87,19 @@ def main():
         import django
 
         django.setup()
-        server, results["startup_monolith"] = start_monolith()
-        results["http"] = measure_http(server, work, options)
-        worker, results["startup_worker"] = start_worker()
-        results["events"] = measure_events(broker)
+        if not options.events_only:
+            server, results["startup_monolith"] = start_monolith()
+            results["http"] = measure_http(server, work, options)
+        worker, results["startup_worker"], metrics_port = start_worker()
+        results["events"] = measure_events(broker, metrics_port, options.events)
     finally:
         for process in (worker, server):
             if process:
                 process.stop(timeout=30)
         broker.stop()
+    if options.events_only:
+        print("\n".join(table_lines(event_rows(results["events"]))))
+        return
     results["split"] = measure_split(work, options)
     table = render(results)
     print(table)
@@ -135,14 +145,17 @@ def start_monolith() -> tuple[ServerProcess, dict]:
     return server, {"seconds_to_ready": round(time.monotonic() - started, 2), **memory(server.process.pid)}
 
 
-def start_worker() -> tuple[ServerProcess, dict]:
+def start_worker() -> tuple[ServerProcess, dict, int]:
+    """The Celery worker with its relay loops and consumers; (process, start-up figures, metrics port)."""
     started = time.monotonic()
+    metrics_port = free_port()
     worker = start_process("bench-worker", [
         sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", EVENTS_QUEUE, "--concurrency", "1",
         "--loglevel", "INFO",
-    ], {"METRICS_PORT": str(free_port())}, 0)
+    ], {"METRICS_PORT": str(metrics_port)}, 0)
     wait(lambda: "consumer shop-inventory reading" in worker.log(), worker, "its consumers")
-    return worker, {"seconds_to_ready": round(time.monotonic() - started, 2), **memory(worker.process.pid)}
+    startup = {"seconds_to_ready": round(time.monotonic() - started, 2), **memory(worker.process.pid)}
+    return worker, startup, metrics_port
 
 
 def wait(ready, process: ServerProcess, what: str, timeout: float = 120):
@@ -323,27 +336,128 @@ def seed_split_stock(topology: Topology) -> list[str]:
     return ids
 
 
-def measure_events(broker: KafkaBroker) -> dict:
-    """Drain the purchases' outbox through Kafka into sales, against a bare Kafka loop."""
+def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
+    """Drain `count` purchase events from payments' outbox through Kafka into sales, against a bare
+    Kafka loop; count what the event path cost per event.
+
+    Timed from the commit of the events (one transaction, whose NOTIFY wakes the worker's relay
+    loop) until every one is a `sale` in the ledger, with both sides already running: the worker's
+    relay loops listening and its consumers assigned (they applied the warm-up events first). The
+    reservations the events commit are made, and their `stock_changed` events drained, before.
+    """
+    from django.db import transaction
+
+    from apps.common.outbox import emit_many
+    from apps.inventory.interface import StockLine, receive_stock, reserve
     from apps.inventory.models import StockAdjustment
     from apps.payments.models import OutboxEvent
+    from apps.payments.services import PURCHASE_COMPLETED
+    from apps.products.models import Product
 
-    outbox = OutboxEvent.objects.filter(type="payments.purchase_completed", sent_at__isnull=True)
-    events = outbox.count()
-    payload_bytes = len(json.dumps(outbox.first().payload).encode())
     sales = StockAdjustment.objects.filter(kind=StockAdjustment.Kind.SALE)
-    started = time.monotonic()
-    from apps.common.tasks import relay_outbox_task
+    # Warm-up: the purchases of the HTTP rows, or a few of our own, prove both sides are running.
+    products = [str(pk) for pk in Product.objects.filter(status="active").order_by("sku")
+                .values_list("id", flat=True)[:100]]
+    receive_stock(f"bench-events-{uuid.uuid4()}", [StockLine(uuid.UUID(pk), 1_000_000) for pk in products],
+                  reason="bench stock")
+    warm_up = [purchase_completed(products, n) for n in range(20)]
+    for data in warm_up:
+        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
+    with transaction.atomic(using="payments"):
+        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in warm_up])
+    purchases = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).count()
+    wait_for(lambda: sales.count() >= purchases, "the warm-up sales")
 
-    relay_outbox_task.apply_async(("payments",), queue=EVENTS_QUEUE)
-    while sales.count() < events:
+    events = [purchase_completed(products, n) for n in range(count)]
+    started = time.monotonic()
+    for data in events:
+        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
+    print(f"reserved {count} purchases in {time.monotonic() - started:.0f}s", flush=True)
+    wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
+
+    before = event_path_counters(metrics_port)
+    with transaction.atomic(using="payments"):
+        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in events])
+    started = time.monotonic()
+    target, polls = purchases + count, 0
+    while sales.count() < target:
+        polls += 1
         if time.monotonic() - started > 600:
-            raise TimeoutError(f"{sales.count()} of {events} sales applied after 600s")
+            raise TimeoutError(f"{sales.count() - purchases} of {count} sales applied after 600s")
         time.sleep(0.1)
     elapsed = time.monotonic() - started
-    bare = bare_kafka_loop(broker, events, payload_bytes)
-    return {"events": events, "seconds": round(elapsed, 2), "events_per_second": round(events / elapsed, 1),
+    time.sleep(2)  # a PostgreSQL backend publishes its transaction counts at most once a second
+    after = event_path_counters(metrics_port)
+    # Our own: the emitting transaction and each poll of the sales count.
+    spent = {name: after[name] - before[name] for name in after}
+    spent["transactions"] -= 1 + polls + 1  # the emitting one, the polls and the last count
+    payload = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).first().payload
+    payload_bytes = len(json.dumps(payload).encode())
+    bare = bare_kafka_loop(broker, count, payload_bytes)
+    return {"events": count, "seconds": round(elapsed, 2), "events_per_second": round(count / elapsed, 1),
+            "per_event": {name: round(value / count, 4) for name, value in spent.items()},
             "bare_kafka": bare}
+
+
+def purchase_completed(products: list[str], n: int) -> dict:
+    payment_id = str(uuid.uuid4())
+    return {"payment_id": payment_id, "user_id": str(uuid.uuid4()),
+            "items": [{"product_id": products[n % len(products)], "quantity": 1, "unit_price": "5.00"}],
+            "amount": "5.00", "currency": "USD"}
+
+
+def wait_for(ready, what: str, timeout: float = 600):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} after {timeout}s")
+        time.sleep(0.2)
+
+
+def events_settled(broker: KafkaBroker) -> bool:
+    """Every outbox relayed and every consumer group at the end of its topics."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from apps.common.events import topics_consumed_by
+    from apps.common.outbox import outbox_model
+
+    for app in ("payments", "inventory"):
+        if outbox_model(app).objects.using(app).filter(sent_at__isnull=True).exists():
+            return False
+    for app in ("inventory", "products"):
+        client = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": f"shop-{app}"})
+        try:
+            for topic in topics_consumed_by(app):
+                partitions = client.list_topics(topic, timeout=5).topics[topic].partitions
+                committed = client.committed([TopicPartition(topic, p) for p in partitions], timeout=5)
+                for position in committed:
+                    end = client.get_watermark_offsets(position, timeout=5)[1]
+                    if end and position.offset < end:
+                        return False
+        finally:
+            client.close()
+    return True
+
+
+def event_path_counters(metrics_port: int) -> dict[str, float]:
+    """SQL statements, offset commits and producer flushes of the worker (its relay loops and
+    consumers, from its metrics), and transactions committed or rolled back in the bench databases."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+    totals = {"statements": 0.0, "offset_commits": 0.0, "producer_flushes": 0.0}
+    names = {"django_db_execute_total": "statements", "shop_consumer_offset_commits_total": "offset_commits",
+             "shop_outbox_relay_batch_size_count": "producer_flushes"}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in names:
+                totals[names[sample.name]] += sample.value
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
+        totals["transactions"] = float(connection.execute(
+            "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database WHERE datname = ANY(%s)",
+            [list(DATABASES.values())],
+        ).fetchone()[0])
+    return totals
 
 
 def bare_kafka_loop(broker: KafkaBroker, count: int, size: int) -> dict:
@@ -409,10 +523,7 @@ def render(results: dict) -> str:
     rows.append(("POST /payments, split", f"{split['requests_per_second']:.0f} req/s{errors(split)}",
                  latency(split), f"{mono['requests_per_second']:.0f} req/s monolith",
                  f"{split['requests_per_second'] / mono['requests_per_second']:.2f}"))
-    bare = events["bare_kafka"]
-    rows.append(("events, outbox -> applied sale", f"{events['events_per_second']:.0f} events/s", "-",
-                 f"{bare['messages_per_second']:.0f} msg/s bare Kafka",
-                 f"{events['events_per_second'] / bare['messages_per_second']:.2f}"))
+    rows.extend(event_rows(events))
     for key, label in (("startup_monolith", "monolith (gunicorn)"), ("startup_worker", "Celery worker")):
         start = results[key]
         rss = ", ".join(f"{name} {value:.0f}" for name, value in start["rss_mib"].items())
@@ -425,17 +536,36 @@ def render(results: dict) -> str:
         rss = ", ".join(f"{child} {value:.0f}" for child, value in start["rss_mib"].items())
         rows.append((f"start-up, split {name}", f"{start['seconds_to_ready']:.1f} s to ready", "-",
                      f"RSS MiB: {rss}", "-"))
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
-    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
-             for row in rows]
-    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    lines = table_lines(rows)
     options = results["options"]
     lines.append("")
     lines.append(f"{results['when']}, {results['machine']['cpus']} CPUs, {options['products']} products, "
                  f"wrk {options['connections']} connections x {options['duration']} s per row; "
-                 f"{events['events']} events (the monolith run's purchases); split catalogue "
+                 f"{events['events']} events; split catalogue "
                  f"{options['split_products']} products.")
     return "\n".join(lines)
+
+
+def event_rows(events: dict) -> list[tuple[str, ...]]:
+    bare, per_event = events["bare_kafka"], events["per_event"]
+    return [
+        ("events, outbox -> applied sale", f"{events['events_per_second']:.0f} events/s", "-",
+         f"{bare['messages_per_second']:.0f} msg/s bare Kafka",
+         f"{events['events_per_second'] / bare['messages_per_second']:.2f}"),
+        ("events, cost per event", f"{per_event['statements']:.2f} SQL statements", "-",
+         f"{per_event['transactions']:.3f} transactions, {per_event['offset_commits']:.3f} offset commits, "
+         f"{per_event['producer_flushes']:.3f} producer flushes", "-"),
+    ]
+
+
+def table_lines(rows: list[tuple[str, ...]]) -> list[str]:
+    if rows[0][0] != "measure":
+        rows = [("measure", "figure", "p50 / p95 / p99 ms", "baseline", "ratio"), *rows]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
+             for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return lines
 
 
 def update_readme(table: str):

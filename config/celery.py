@@ -1,7 +1,8 @@
 """The Celery app. Its broker is Redis (CELERY_BROKER_URL); Kafka carries only domain events.
 
-A worker also runs the event consumers of the apps this process serves (a bootstep), so
-`celery -A config worker` is all a deployment starts to apply events.
+A worker also runs, in threads started by bootsteps, the outbox relay loop of each publishing app
+and the event consumers of the apps this process serves, so `celery -A config worker` is all a
+deployment starts to move events.
 """
 
 import os
@@ -57,4 +58,31 @@ class EventConsumersStep(bootsteps.StartStopStep):
             thread.join(timeout=15)
 
 
+class OutboxRelaysStep(bootsteps.StartStopStep):
+    """Starts one relay loop thread per served app that publishes events; stops them on shutdown.
+
+    In embedded mode too: there the committing process applies its events itself, and the loop's
+    polling catches what that missed."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.relays = []
+        self.threads = []
+
+    def start(self, worker):
+        from apps.common.relay import OutboxRelay, publishing_apps, start_in_threads
+
+        self.relays = [OutboxRelay(app_name) for app_name in publishing_apps()]
+        self.threads = start_in_threads(self.relays)
+
+    def stop(self, worker):
+        for relay in self.relays:
+            relay.stop()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+
 app.steps["worker"].add(EventConsumersStep)
+app.steps["worker"].add(OutboxRelaysStep)

@@ -211,20 +211,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Processes that share one Redis broker but serve different apps each need their own queue, or a
 # worker would run another app's tasks (the split topology of `make run-split` and the tests).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "shop")
-# Periodic tasks. The relay covers every publishing app this deployment serves; the others run
-# only where their app is served.
-CELERY_BEAT_SCHEDULE = {
-    # Catches whatever the after-commit nudge missed (Kafka or the broker down, a crash).
-    "relay-outboxes": {
-        "task": "common.relay_outboxes",
-        "schedule": env_int("OUTBOX_RELAY_INTERVAL_SECONDS", 5),
-        "options": {"expires": 30},
-    },
-}
+# Periodic tasks, each only where its app is served. The outbox relay is no task: it is a loop
+# in each worker (apps/common/relay.py), woken at commit by PostgreSQL NOTIFY.
+CELERY_BEAT_SCHEDULE = {}
 if "inventory" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] = {
         "task": "inventory.release_expired_reservations", "schedule": 60.0,
     }
+# The relay loop polls the outbox this often when no NOTIFY woke it (SQLite: its only trigger),
+# and claims, produces and flushes up to this many rows at a time.
+OUTBOX_RELAY_POLL_SECONDS = env_float("OUTBOX_RELAY_POLL_SECONDS", 1.0)
+OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 500)
 # Kafka clients (apps/common/kafka.py) and event consumers (apps/common/consumers.py).
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
 # Topics this product creates. With acks=all a publish needs KAFKA_MIN_INSYNC_REPLICAS replicas in
@@ -275,9 +272,20 @@ PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/p
 # mid-flight (its process crashed) may be retried once the lock is this old.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+# Reconciliation (apps/payments/reconciliation.py): how often, how far back by default, and how
+# long after its event was sent a payment's effect may still be on its way (not yet a loss).
+# Every few minutes, well within RESERVATION_TTL_SECONDS: a paid reservation is committed before
+# it could expire. The interval must exceed the grace, or a re-sent event is never checked again.
+RECONCILE_SALES_INTERVAL_SECONDS = env_int("RECONCILE_SALES_INTERVAL_SECONDS", 120)
+RECONCILE_SALES_WINDOW_SECONDS = env_int("RECONCILE_SALES_WINDOW_SECONDS", 3600)
+RECONCILE_SALES_GRACE_SECONDS = env_int("RECONCILE_SALES_GRACE_SECONDS", 60)
 if "payments" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
         "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
+    }
+    CELERY_BEAT_SCHEDULE["payments.reconcile_sales"] = {
+        "task": "payments.reconcile_sales", "schedule": float(RECONCILE_SALES_INTERVAL_SECONDS),
+        "options": {"expires": RECONCILE_SALES_INTERVAL_SECONDS},
     }
 
 # --- gRPC: where apps not served here live ----------------------------------------------------

@@ -357,7 +357,7 @@ def test_alert_rules_and_dashboard_use_only_exported_metrics():
     rules = yaml.safe_load((OBSERVABILITY_DIR / "alerts.yaml").read_text())
     alerts = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
     required = {"HighErrorRate", "HighP99Latency", "ConsumerLagHigh", "EventConsumerStalled", "OutboxStale",
-                "DeadLettersGrowing"}
+                "DeadLettersGrowing", "PaidSalesUnreconciled"}
     assert required <= alerts.keys()
     for name, rule in alerts.items():
         used = _metric_names_in(rule["expr"])

@@ -285,6 +285,7 @@ class EventConsumer:
         self._consumer.commit(offsets=[TopicPartition(topic, partition, offset + 1)
                                        for (topic, partition), offset in last.items()], asynchronous=False)
         self.stats.offset_commits += 1
+        metrics.CONSUMER_OFFSET_COMMITS.labels(app=self.app).inc()
 
 
 def start_in_threads(consumers: list[EventConsumer]) -> list[threading.Thread]:

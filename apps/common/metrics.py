@@ -39,6 +39,26 @@ REFRESH_TOKEN_REUSE = Counter(
     "shop_refresh_token_reuse_total",
     "Revoked refresh tokens presented again (theft or a replayed request); each revoked its family.",
 )
+# Reconciliation of payments against inventory (apps/payments/reconciliation.py), by kind:
+# sale_missing, reservation_held, refund_missing.
+RECONCILIATION_KINDS = ("sale_missing", "reservation_held", "refund_missing")
+SALES_RECONCILIATION_FOUND = Counter(
+    "shop_sales_reconciliation_found_total",
+    "Payments whose effect inventory had not applied when reconciled, by kind.", ["kind"],
+)
+SALES_RECONCILIATION_REPAIRED = Counter(
+    "shop_sales_reconciliation_repaired_total",
+    "Payments whose original event reconciliation published again, by kind.", ["kind"],
+)
+SALES_UNRECONCILED = Gauge(
+    "shop_sales_unreconciled",
+    "Payments the latest reconciliation found without their effect in inventory (each re-sent "
+    "then); above 0 run after run means the repair does not take.",
+    multiprocess_mode="mostrecent",  # one Celery pool process runs each reconciliation
+)
+for _kind in RECONCILIATION_KINDS:  # label sets exist at 0, so increase() sees the first one
+    SALES_RECONCILIATION_FOUND.labels(kind=_kind)
+    SALES_RECONCILIATION_REPAIRED.labels(kind=_kind)
 
 # --- Events: Kafka consumers --------------------------------------------------------------------
 CONSUMER_OUTCOMES = ("processed", "retried", "dead_lettered")
@@ -46,6 +66,10 @@ EVENTS_CONSUMED = Counter(
     "shop_events_consumed_total",
     "Events a consumer finished with, by outcome: processed, retried or dead_lettered.",
     ["topic", "app", "outcome"],
+)
+CONSUMER_OFFSET_COMMITS = Counter(
+    "shop_consumer_offset_commits_total",
+    "Offset commits a consumer made (`make bench` counts them per event).", ["app"],
 )
 CONSUMER_LAG = Gauge(
     "shop_consumer_lag", "Messages between a consumer group's committed offset and the partition's end.",
@@ -59,6 +83,11 @@ EVENTS_RELAYED = Counter(
     "shop_events_relayed_total",
     "Outbox events the relay delivered (published) or tried and left unsent (failed).",
     ["app", "outcome"],
+)
+RELAY_BATCH_SIZE = Histogram(
+    "shop_outbox_relay_batch_size",
+    "Rows one relay pass claimed and produced with a single flush (its count: the flushes).",
+    ["app"], buckets=(1, 10, 50, 100, 250, 500, 1000),
 )
 
 

@@ -94,7 +94,7 @@ def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
     outbox_model(app).objects.using(app).create(
         id=event.get_id(), topic=topic_for(event_type), key=key, type=event_type, payload=to_document(event),
     )
-    transaction.on_commit(lambda: after_commit(app), using=app)
+    _announce(app)
     return event
 
 
@@ -117,15 +117,50 @@ def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]
         batch_size=1000,
     )
     if cloud_events:
-        transaction.on_commit(lambda: after_commit(app), using=app)
+        _announce(app)
     return cloud_events
 
 
-def after_commit(app: str) -> None:
-    """Move what `app` just committed towards its consumers without waiting for the beat."""
-    from apps.common import relay
+def resend(app: str, event_ids: list) -> int:
+    """Publish `app`'s outbox events `event_ids` again, as they were (same CloudEvent id, so a
+    consumer that applied them already skips them). Inside the caller's transaction, like `emit`."""
+    if not connections[app].in_atomic_block:
+        raise RuntimeError(f"resend() must run inside transaction.atomic(using={app!r})")
+    count = outbox_model(app).objects.using(app).filter(pk__in=event_ids).update(sent_at=None)
+    if count:
+        _announce(app)
+    return count
 
-    relay.nudge(app)
+
+def relay_channel(app: str) -> str:
+    """The PostgreSQL notification channel on which `app`'s relays wait for committed rows."""
+    return f"outbox_{app}"
+
+
+def _announce(app: str) -> None:
+    """Have the new rows relayed once the transaction commits.
+
+    With Kafka, a `NOTIFY` in the transaction itself: PostgreSQL delivers it at commit (never for
+    a rollback) to the relays LISTENing on the channel, and folds repeats within one transaction
+    into one. On SQLite they find the rows by polling. Without Kafka (embedded), this process
+    hands the events to its own handlers after commit.
+    """
+    if not settings.KAFKA_BOOTSTRAP_SERVERS:
+        transaction.on_commit(lambda: relay_in_process(app), using=app)
+    elif connections[app].vendor == "postgresql":
+        with connections[app].cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [relay_channel(app)])
+
+
+def relay_in_process(app: str) -> None:
+    """Embedded mode, after commit: apply what `app` just committed. Never fails the request that
+    committed: a row left unsent is retried by the relay loop's polling or `manage.py relay_outbox`."""
+    from apps.common.relay import relay_outbox
+
+    try:
+        relay_outbox(app)
+    except Exception:
+        logger.exception("relaying %s's outbox failed", app)
 
 
 def apply_event(app: str, event: CloudEvent) -> bool:

@@ -42,6 +42,14 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServicer):
             for item in availability.values()
         ])
 
+    def GetStockEffects(self, request, context):
+        effects = local.get_stock_effects(list(request.references))
+        return inventory_pb2.GetStockEffectsResponse(effects=[
+            inventory_pb2.StockEffects(reference=item.reference, reservation=item.reservation,
+                                       restocked=item.restocked)
+            for item in effects.values()
+        ])
+
 
 def _stock_lines(lines) -> list[StockLine]:
     return [StockLine(product_id=UUID(line.product_id), quantity=line.quantity) for line in lines]

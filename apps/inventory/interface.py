@@ -35,6 +35,17 @@ class Reservation:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class StockEffects:
+    """What inventory did for one payment, for reconciling payments against it: `reservation` is
+    the status of the payment's reservation ("committed" once its sale is applied; None when
+    inventory never saw the payment), `restocked` whether a refund put its units back."""
+
+    reference: str
+    reservation: str | None
+    restocked: bool
+
+
 class InsufficientStock(Conflict):
     """Raised with `product_id` and `available` naming the first line that cannot be served."""
 
@@ -64,3 +75,8 @@ def receive_stock(reference: str, lines: Sequence[StockLine], reason: str) -> No
 def get_availability(product_ids: Iterable[UUID]) -> dict[UUID, Availability]:
     """Stock of many products in one call; unknown products answer zeros."""
     return implementation("inventory").get_availability(list(product_ids))
+
+
+def get_stock_effects(references: Iterable[str]) -> dict[str, StockEffects]:
+    """The effects of many payments in one call; every reference asked is answered."""
+    return implementation("inventory").get_stock_effects(list(references))

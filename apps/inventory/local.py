@@ -3,7 +3,7 @@
 from uuid import UUID
 
 from apps.inventory import selectors, services
-from apps.inventory.interface import Availability, Reservation, StockLine
+from apps.inventory.interface import Availability, Reservation, StockEffects, StockLine
 from apps.inventory.models import Reservation as ReservationRecord
 
 
@@ -24,6 +24,13 @@ def get_availability(product_ids: list[UUID]) -> dict[UUID, Availability]:
         product_id: Availability(product_id=product_id, on_hand=record.on_hand, reserved=record.reserved,
                                  available=record.available)
         for product_id, record in selectors.stock_records(product_ids).items()
+    }
+
+
+def get_stock_effects(references: list[str]) -> dict[str, StockEffects]:
+    return {
+        reference: StockEffects(reference=reference, reservation=status, restocked=restocked)
+        for reference, (status, restocked) in selectors.stock_effects(references).items()
     }
 
 

@@ -40,6 +40,20 @@ def low_stock() -> QuerySet[StockRecord]:
     )
 
 
+def stock_effects(references: Iterable[str]) -> dict[str, tuple[str | None, bool]]:
+    """For each payment reference: (its reservation's status or None, whether a refund restocked
+    it). Two indexed queries whatever the number of references."""
+    references = set(references)
+    statuses = dict(
+        Reservation.objects.using(DB).filter(reference__in=references).values_list("reference", "status")
+    )
+    restocked = set(
+        StockAdjustment.objects.using(DB).filter(kind=StockAdjustment.Kind.REFUND, reference__in=references)
+        .values_list("reference", flat=True).distinct()
+    )
+    return {reference: (statuses.get(reference), reference in restocked) for reference in references}
+
+
 def count_active_reservations() -> int:
     return Reservation.objects.using(DB).filter(status=Reservation.Status.ACTIVE).count()
 

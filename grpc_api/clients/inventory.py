@@ -5,7 +5,7 @@ from datetime import UTC
 from uuid import UUID
 
 from apps.inventory import interface
-from apps.inventory.interface import Availability, Reservation, StockLine
+from apps.inventory.interface import Availability, Reservation, StockEffects, StockLine
 from grpc_api.clients.base import RemoteApp
 from grpc_api.gen import inventory_pb2, inventory_pb2_grpc
 
@@ -17,7 +17,9 @@ class Client(RemoteApp):
     stub_class = inventory_pb2_grpc.InventoryStub
     # Retrying the writes is safe too: each is idempotent on its `reference`, so a retry after a
     # lost answer finds the first attempt's effect instead of applying it twice.
-    idempotent_methods = frozenset({"Reserve", "Release", "ReceiveStock", "GetAvailability"})
+    idempotent_methods = frozenset({
+        "Reserve", "Release", "ReceiveStock", "GetAvailability", "GetStockEffects",
+    })
 
     def reserve(
         self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
@@ -50,6 +52,17 @@ class Client(RemoteApp):
                 available=item.available,
             )
             for item in self._call("GetAvailability", request).availability
+        }
+
+    def get_stock_effects(self, references: Iterable[str]) -> dict[str, StockEffects]:
+        request = inventory_pb2.GetStockEffectsRequest(references=list(references))
+        return {
+            item.reference: StockEffects(
+                reference=item.reference,
+                reservation=item.reservation if item.HasField("reservation") else None,
+                restocked=item.restocked,
+            )
+            for item in self._call("GetStockEffects", request).effects
         }
 
 

@@ -79,3 +79,25 @@ class GetAvailabilityResponse(_message.Message):
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     availability: _containers.RepeatedCompositeFieldContainer[Availability]
     def __init__(self, availability: _Optional[_Iterable[_Union[Availability, _Mapping]]] = ...) -> None: ...
+
+class GetStockEffectsRequest(_message.Message):
+    __slots__ = ("references",)
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    references: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, references: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StockEffects(_message.Message):
+    __slots__ = ("reference", "reservation", "restocked")
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    RESTOCKED_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    reservation: str
+    restocked: bool
+    def __init__(self, reference: _Optional[str] = ..., reservation: _Optional[str] = ..., restocked: _Optional[bool] = ...) -> None: ...
+
+class GetStockEffectsResponse(_message.Message):
+    __slots__ = ("effects",)
+    EFFECTS_FIELD_NUMBER: _ClassVar[int]
+    effects: _containers.RepeatedCompositeFieldContainer[StockEffects]
+    def __init__(self, effects: _Optional[_Iterable[_Union[StockEffects, _Mapping]]] = ...) -> None: ...

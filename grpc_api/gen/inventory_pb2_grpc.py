@@ -55,6 +55,11 @@ class InventoryStub:
                 request_serializer=inventory__pb2.GetAvailabilityRequest.SerializeToString,
                 response_deserializer=inventory__pb2.GetAvailabilityResponse.FromString,
                 _registered_method=True)
+        self.GetStockEffects = channel.unary_unary(
+                '/shop.inventory.v1.Inventory/GetStockEffects',
+                request_serializer=inventory__pb2.GetStockEffectsRequest.SerializeToString,
+                response_deserializer=inventory__pb2.GetStockEffectsResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServicer:
@@ -88,6 +93,14 @@ class InventoryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStockEffects(self, request, context):
+        """What inventory did for each payment (reservation status, refund restock); for reconciling
+        payments against inventory. Every reference asked is answered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +123,11 @@ def add_InventoryServicer_to_server(servicer, server):
                     servicer.GetAvailability,
                     request_deserializer=inventory__pb2.GetAvailabilityRequest.FromString,
                     response_serializer=inventory__pb2.GetAvailabilityResponse.SerializeToString,
+            ),
+            'GetStockEffects': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStockEffects,
+                    request_deserializer=inventory__pb2.GetStockEffectsRequest.FromString,
+                    response_serializer=inventory__pb2.GetStockEffectsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +238,33 @@ class Inventory:
             '/shop.inventory.v1.Inventory/GetAvailability',
             inventory__pb2.GetAvailabilityRequest.SerializeToString,
             inventory__pb2.GetAvailabilityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStockEffects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shop.inventory.v1.Inventory/GetStockEffects',
+            inventory__pb2.GetStockEffectsRequest.SerializeToString,
+            inventory__pb2.GetStockEffectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

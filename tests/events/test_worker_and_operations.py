@@ -1,9 +1,8 @@
-"""The Celery worker runs relay tasks and the event consumers; operators see outbox and DLQ."""
+"""The Celery worker runs the relay loops and the event consumers; operators see outbox and DLQ."""
 
 import sys
 import uuid
 
-import psutil
 import pytest
 from django.db import transaction
 
@@ -19,14 +18,12 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
 def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafka_settings, kafka_broker):
-    """The relay runs in a prefork pool process forked again after the worker's own consumers
-    connected (as after a crashed pool process), where `make bench` once saw "Failed to get
-    metadata": the child must make its own Kafka clients."""
-    from apps.common.tasks import relay_outbox_task
-
+    """The worker's relay loop (a thread of the main process, woken by the commit's NOTIFY) and
+    its consumers move the events; no Celery task is involved."""
     queue = f"events-test-{uuid.uuid4().hex[:8]}"  # this run's own queue on the shared Redis
     env = {**database_env(), "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
-           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port())}
+           "DJANGO_SETTINGS_MODULE": "tests.support.probe_settings", "METRICS_PORT": str(free_port()),
+           "OUTBOX_RELAY_POLL_SECONDS": "60"}
     worker = start_process(
         "celery-worker",
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "--pool", "prefork",
@@ -35,21 +32,20 @@ def test_celery_worker_relays_the_outbox_and_its_consumers_apply_the_events(kafk
     )
     try:
         wait_until(lambda: "consumer shop-inventory reading payments.events" in worker.log()
-                   and " ready." in worker.log(), what="the worker and its consumers")
-        first_child, = psutil.Process(worker.process.pid).children()
-        first_child.kill()  # the pool forks a replacement
+                   and "relay payments listening on outbox_payments" in worker.log()
+                   and " ready." in worker.log(), what="the worker, its relay and its consumers")
         with transaction.atomic(using="payments"):
             ids = [emit("payments", PROBE_TYPE, {"n": n}, key=f"payment-{n}").get_id() for n in range(5)]
-        relay_outbox_task.apply_async(("payments",), queue=queue)
 
         wait_until(lambda: all(effects(event_id) for event_id in ids), timeout=90,
                    what="the worker to relay and apply the events")
         assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
         assert {event_id: effects(event_id)[event_id] for event_id in ids} == dict.fromkeys(ids, 1)
-        assert "ForkPoolWorker-2] Task common.relay_outbox" in worker.log()  # the re-forked one
+        assert "Task " not in worker.log()  # nothing ran as a Celery task
     finally:
         worker.stop(timeout=30)
     assert "consumer shop-inventory stopped" in worker.log()
+    assert "relay payments stopped" in worker.log()
 
 
 def test_readyz_reports_the_kafka_broker_where_an_outbox_is_relayed(client, kafka_settings, kafka_broker):

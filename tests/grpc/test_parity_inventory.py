@@ -7,7 +7,8 @@ from uuid import uuid4
 import pytest
 
 from apps.common.errors import DomainError
-from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockLine
+from apps.inventory import services
+from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockEffects, StockLine
 from tests.grpc.conftest import grpc_db
 
 pytestmark = grpc_db
@@ -69,3 +70,23 @@ class TestInventory:
         with pytest.raises(DomainError) as raised:
             inventory_api.reserve("pay-1", [])
         assert (raised.value.status, raised.value.code) == (400, "invalid_quantity")
+
+    def test_stock_effects_say_what_inventory_did_for_each_payment(self, inventory_api):
+        product = uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(product, 10)], "seed")
+        for reference in ("held", "released", "sold", "refunded"):
+            inventory_api.reserve(reference, [StockLine(product, 1)])
+        inventory_api.release("released")
+        # Sales and refunds are applied from payments' events, not through the interface.
+        for reference in ("sold", "refunded"):
+            services.commit_sale(reference, [StockLine(product, 1)])
+        services.restock_refund("refunded", [StockLine(product, 1)])
+
+        assert inventory_api.get_stock_effects(["held", "released", "sold", "refunded", "unknown"]) == {
+            "held": StockEffects("held", reservation="active", restocked=False),
+            "released": StockEffects("released", reservation="released", restocked=False),
+            "sold": StockEffects("sold", reservation="committed", restocked=False),
+            "refunded": StockEffects("refunded", reservation="committed", restocked=True),
+            "unknown": StockEffects("unknown", reservation=None, restocked=False),
+        }
+        assert inventory_api.get_stock_effects([]) == {}
