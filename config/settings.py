@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
-from config.env import env_bool, env_database, env_float, env_int, env_list, env_str
+from config.env import DatabaseLimits, env_bool, env_database, env_float, env_int, env_list, env_str
 from config.jwt_keys import load_jwt_keys
 from config.service_apps import DOMAIN_APPS, parse_service_apps
 
@@ -79,9 +79,19 @@ TEMPLATES = [
 ]
 
 # --- Databases: `default` plus one alias per served app --------------------------------------
-DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "default.sqlite3")}
+# PostgreSQL only (see config/env.py): a request waits at most DATABASE_CONNECT_TIMEOUT seconds
+# for a connection and DATABASE_STATEMENT_TIMEOUT_MS for a statement, then answers 503; each
+# process keeps at most DATABASE_POOL_MAX_SIZE connections per alias (docs/deployment.md).
+DATABASE_LIMITS = DatabaseLimits(
+    connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 5),
+    statement_timeout_ms=env_int("DATABASE_STATEMENT_TIMEOUT_MS", 10_000),
+    pool_max_size=env_int("DATABASE_POOL_MAX_SIZE", 4),
+)
+DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "default.sqlite3", DATABASE_LIMITS)}
 for _app in SERVICE_APPS:
-    DATABASES[_app] = env_database(f"DATABASE_URL_{_app.upper()}", VAR_DIR / f"{_app}.sqlite3")
+    DATABASES[_app] = env_database(
+        f"DATABASE_URL_{_app.upper()}", VAR_DIR / f"{_app}.sqlite3", DATABASE_LIMITS,
+    )
 DATABASE_ROUTERS = ["config.routers.AppDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -11,8 +11,10 @@ payment provider. Its steps, each in its own short transaction or call:
 5. commit the outcome, its event and the stored response in one transaction.
 
 Every outcome of a request that ran is stored and replayed (Stripe's rule), failures included.
-Only a `service_unavailable` answer (a dependency could not be reached, nothing was charged)
-forgets the key, so the client can retry it.
+Only a `service_unavailable` answer (a dependency or a database could not be reached before the
+charge, so nothing was charged) forgets the key, so the client can retry it. A database lost from
+the charge on leaves the payment `pending` and its key claimed: `resolve_pending_payments` asks
+the provider and completes or fails both.
 """
 
 import logging
@@ -25,7 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.common import metrics
-from apps.common.errors import DomainError, NotFound, ServiceUnavailable
+from apps.common.errors import (
+    DATABASE_UNAVAILABLE,
+    DomainError,
+    NotFound,
+    ServiceUnavailable,
+    database_unavailable,
+)
 from apps.common.outbox import emit
 from apps.common.problems import problem_body
 from apps.inventory import interface as inventory
@@ -36,6 +44,7 @@ from apps.payments.errors import (
     MixedCurrencies,
     NotRefundable,
     PaymentDeclined,
+    PaymentOutcomePending,
     PaymentProviderError,
     ReservationExpired,
 )
@@ -79,9 +88,15 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
         # and charging are idempotent on the payment id, so nothing happens twice.
         payment = key.payment or _open_payment(key, user_id, lines)
         stored = _settle(key, payment, token, render)
+    except PaymentOutcomePending:
+        raise  # possibly charged: nothing may be undone (see the module docstring)
     except ServiceUnavailable:
         _abandon(key)
         raise
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning("purchase abandoned, a database did not answer: %s", error)
+        _abandon(key)
+        raise database_unavailable(error) from error
     except (InvalidProduct, MixedCurrencies) as error:
         with transaction.atomic(using=DB):
             stored = idempotency.complete(key, error.status, _problem(error))
@@ -123,6 +138,14 @@ def _settle(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
     if reservation.status != "active":
         # Only a resumed payment can find its reservation gone; it must not be charged then.
         return _fail(key, payment, ReservationExpired())
+    try:
+        return _charge(key, payment, token, render)
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning("payment %s left pending, a database did not answer: %s", payment.id, error)
+        raise PaymentOutcomePending() from error
+
+
+def _charge(key: IdempotencyKey, payment: Payment, token: str, render: Render) -> idempotency.StoredResponse:
     try:
         charge = get_provider(payment.provider).charge(
             payment.amount, payment.currency, token, idempotency_key=str(payment.id),
@@ -184,7 +207,7 @@ def _count_purchase(outcome: str, payment: Payment | None = None) -> None:
 def _release(payment: Payment) -> None:
     try:
         inventory.release(str(payment.id))
-    except ServiceUnavailable:
+    except (ServiceUnavailable, *DATABASE_UNAVAILABLE):
         # Inventory cannot be reached: the reservation expires on its own (15 minutes).
         logger.warning("could not release the reservation of payment %s; it will expire", payment.id)
 
