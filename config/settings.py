@@ -230,9 +230,16 @@ PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/p
 # mid-flight (its process crashed) may be retried once the lock is this old.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)
 IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 60)
+# A payment still pending this long after it was opened lost its request (a crash, or a database
+# gone from the charge on): resolve_pending_payments asks the provider and settles it. Longer than
+# IDEMPOTENCY_LOCK_TIMEOUT_SECONDS, so a request that still runs is never raced.
+PENDING_PAYMENT_TIMEOUT_SECONDS = env_int("PENDING_PAYMENT_TIMEOUT_SECONDS", 120)
 if "payments" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
         "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
+    }
+    CELERY_BEAT_SCHEDULE["payments.resolve_pending_payments"] = {
+        "task": "payments.resolve_pending_payments", "schedule": 60.0, "options": {"expires": 60},
     }
 
 # --- gRPC: where apps not served here live ----------------------------------------------------

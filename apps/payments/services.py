@@ -10,6 +10,9 @@ payment provider. Its steps, each in its own short transaction or call:
 4. charge the provider, with the payment's id as the provider's idempotency key;
 5. commit the outcome, its event and the stored response in one transaction.
 
+A payment left `pending` (its process crashed, or a database went away from the charge on) is
+settled by `resolve_pending_payments` (beat, and the command of the same name).
+
 Every outcome of a request that ran is stored and replayed (Stripe's rule), failures included.
 Only a `service_unavailable` answer (a dependency or a database could not be reached before the
 charge, so nothing was charged) forgets the key, so the client can retry it. A database lost from
@@ -18,8 +21,10 @@ the provider and completes or fails both.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -40,6 +45,7 @@ from apps.inventory import interface as inventory
 from apps.payments import idempotency
 from apps.payments.errors import (
     AlreadyRefunded,
+    IdempotencyKeyInProgress,
     InvalidProduct,
     MixedCurrencies,
     NotRefundable,
@@ -58,6 +64,7 @@ DB = "payments"
 CENT = Decimal("0.01")
 PURCHASE_COMPLETED = "payments.purchase_completed"
 COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code
+ABANDONED = "abandoned"  # failure code of a payment a crash or an outage left pending, never charged
 REFUNDED = "payments.refunded"
 
 
@@ -156,8 +163,8 @@ def _charge(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
     return _succeed(key, payment, charge, render)
 
 
-def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
-             render: Render) -> idempotency.StoredResponse:
+def _succeed(key: IdempotencyKey | None, payment: Payment, charge: Charge,
+             render: Render) -> idempotency.StoredResponse | None:
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).select_for_update().get(pk=payment.pk)
         if payment.status == Payment.Status.PENDING:  # else a request it was taken over from won
@@ -166,6 +173,8 @@ def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
             payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
             emit("payments", PURCHASE_COMPLETED, _purchase_completed_data(payment), key=str(payment.id))
             _count_purchase(COMPLETED, payment)
+        if key is None:  # resolve_pending_payments, for a payment whose key expired
+            return None
         return idempotency.complete(key, 201, render(payment))
 
 
@@ -185,6 +194,38 @@ def _abandon(key: IdempotencyKey) -> None:
             _mark_failed(key.payment, ServiceUnavailable.code)
         idempotency.forget(key)
         _count_purchase(ServiceUnavailable.code)
+
+
+def resolve_pending_payments(render: Render, *, older_than: timedelta) -> Counter:
+    """Settle the payments `pending` for longer than `older_than` whose request is gone:
+    charged at the provider -> succeeded, with its event, and its key answers the 201;
+    not charged -> failed (`abandoned`), reservation released, key freed for a retry.
+    Returns how many ended each way (`succeeded`, `failed`, `running`: left to their request)."""
+    pending = Payment.objects.using(DB).filter(
+        status=Payment.Status.PENDING, created_at__lte=timezone.now() - older_than,
+    )
+    outcomes = Counter()
+    for payment in pending:
+        outcomes[_resolve_pending(payment, render)] += 1
+    return outcomes
+
+
+def _resolve_pending(payment: Payment, render: Render) -> str:
+    try:
+        key = idempotency.take_over(payment)
+    except IdempotencyKeyInProgress:
+        return "running"
+    charge = get_provider(payment.provider).find_charge(str(payment.id))
+    if charge is not None:
+        _succeed(key, payment, charge, render)
+        return Payment.Status.SUCCEEDED.value
+    _release(payment)
+    with transaction.atomic(using=DB):
+        _mark_failed(payment, ABANDONED)
+        _count_purchase(ABANDONED)
+        if key is not None:
+            idempotency.forget(key)
+    return Payment.Status.FAILED.value
 
 
 def _mark_failed(payment: Payment, failure_code: str) -> None:

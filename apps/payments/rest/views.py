@@ -19,14 +19,11 @@ from apps.payments.rest.serializers import (
     PaymentSerializer,
     PurchaseInputSerializer,
     RefundInputSerializer,
+    render_payment,
 )
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 NOT_FOUND = problem("`not_found`: no such payment, or somebody else's.")
-
-
-def _render_payment(payment) -> dict:
-    return PaymentSerializer(payment).data
 
 
 def _idempotency_key(request) -> str:
@@ -100,7 +97,7 @@ class PaymentListCreateView(GenericAPIView):
             lines=[services.PurchaseLine(item["product_id"], item["quantity"])
                    for item in body.validated_data["items"]],
             token=body.validated_data["payment_method"]["token"],
-            render=_render_payment,
+            render=render_payment,
         )
         status = result.response.status
         return HttpResponse(
