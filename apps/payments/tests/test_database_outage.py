@@ -11,10 +11,11 @@ import psycopg
 import pytest
 import requests
 from django.conf import settings
+from django.core.management import call_command
 from psycopg import sql
 
 from apps.inventory.models import StockRecord
-from apps.payments.models import IdempotencyKey, Payment, SandboxCharge
+from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
@@ -148,6 +149,37 @@ def test_a_hung_database_times_out_into_503_while_healthz_answers(server, make_p
     # The lock is gone: the same key goes through.
     assert _buy_once_back(shop, product, key).status_code == 201
     assert SandboxCharge.objects.count() == 1
+
+
+def test_a_database_lost_after_the_charge_leaves_the_payment_to_the_sweeper(server, make_product, settings):
+    """The success step cannot be recorded (its statement times out on a lock, as on a hung
+    database): 503, the charge stands, the payment stays pending with its key claimed, and
+    resolve_pending_payments completes both: the retry replays the 201 of the one charge."""
+    product = make_product(stock=5)
+    shop = Shop(server.url)
+    database = settings.DATABASES["payments"]
+    key = str(uuid.uuid4())
+    with psycopg.connect(host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"],
+                         dbname=database["NAME"]) as locker:
+        # Only the success step writes the outbox (its purchase_completed event).
+        locker.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(
+            sql.Identifier(OutboxEvent._meta.db_table)))
+        response = shop.buy(product, key)
+    _assert_unavailable(response)
+    assert SandboxCharge.objects.count() == 1
+    payment = Payment.objects.get()
+    assert payment.status == Payment.Status.PENDING
+    assert shop.buy(product, key).json()["code"] == "idempotency_key_in_progress"  # not charged again
+
+    settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = 0  # as if the lock had aged
+    call_command("resolve_pending_payments", "--older-than", "0")
+    replayed = shop.buy(product, key)
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == str(payment.id)
+    assert SandboxCharge.objects.count() == 1
+    assert OutboxEvent.objects.filter(type="payments.purchase_completed").count() == 1
+    assert availability(product).on_hand == 4
 
 
 def _wait_for_a_lock_wait(connection: psycopg.Connection):
