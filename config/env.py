@@ -89,6 +89,9 @@ def _limit_postgresql(config: dict, limits: DatabaseLimits) -> None:
     """No request waits on a dead or hung database longer than these limits (it answers 503)."""
     options = config.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", limits.connect_timeout)
+    # A host that vanished (failover, black hole) acknowledges nothing: without this the kernel
+    # retransmits a sent query for ~15 minutes. Idle or long-running sockets are not affected.
+    options.setdefault("tcp_user_timeout", limits.connect_timeout * 1000)
     if limits.statement_timeout_ms:
         server_options = f"{options.get('options', '')} -c statement_timeout={limits.statement_timeout_ms}"
         options["options"] = server_options.strip()

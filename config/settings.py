@@ -83,7 +83,7 @@ TEMPLATES = [
 # for a connection and DATABASE_STATEMENT_TIMEOUT_MS for a statement, then answers 503; each
 # process keeps at most DATABASE_POOL_MAX_SIZE connections per alias (docs/deployment.md).
 DATABASE_LIMITS = DatabaseLimits(
-    connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 5),
+    connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 3),
     statement_timeout_ms=env_int("DATABASE_STATEMENT_TIMEOUT_MS", 10_000),
     pool_max_size=env_int("DATABASE_POOL_MAX_SIZE", 4),
 )

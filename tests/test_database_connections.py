@@ -19,6 +19,7 @@ def test_a_postgresql_database_gets_its_timeouts_and_a_pool(monkeypatch):
     monkeypatch.setenv("SOME_DATABASE_URL", "postgres://shop@db.internal:5432/shop?options=-c%20search_path%3Dshop")
     config = env_database("SOME_DATABASE_URL", "unused.sqlite3", LIMITS)
     assert config["OPTIONS"]["connect_timeout"] == 3
+    assert config["OPTIONS"]["tcp_user_timeout"] == 3000  # ms: a vanished host fails the statement
     assert config["OPTIONS"]["options"] == "-c search_path=shop -c statement_timeout=1500"
     assert config["OPTIONS"]["pool"] == {"min_size": 0, "max_size": 6, "timeout": 3}
     # Returned to the pool after each request; no SELECT 1 before each.
@@ -64,11 +65,24 @@ def test_a_server_never_holds_more_connections_than_its_pool():
     assert 1 <= opened <= 2
 
 
+@pytest.fixture
+def pooled_inventory():
+    """The pool for the inventory alias of this process (the suite's own process runs without
+    one, see conftest.py), fresh, as a server process has it."""
+    connection = connections["inventory"]
+    connection.close()
+    connection.settings_dict["OPTIONS"]["pool"] = {"min_size": 0, "max_size": 2, "timeout": 3}
+    yield connection
+    connection.close()
+    connection.close_pool()
+    del connection.settings_dict["OPTIONS"]["pool"]
+
+
 @pytest.mark.django_db(databases=["inventory"], transaction=True)
-def test_a_forked_process_opens_its_own_pool_and_leaves_the_parents_sessions_alone():
+def test_a_forked_process_opens_its_own_pool_and_leaves_the_parents_sessions_alone(pooled_inventory):
     import config.celery  # noqa: F401  (what a Celery worker imports: it registers the fork hook)
 
-    connection = connections["inventory"]
+    connection = pooled_inventory
     assert connection.pool is not None
 
     def backend_pid() -> int:

@@ -10,11 +10,11 @@ import uuid
 import psycopg
 import pytest
 import requests
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from psycopg import sql
 
-from apps.inventory.models import StockRecord
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
 from tests.support.processes import database_env, start_http_server
@@ -137,7 +137,7 @@ def test_a_hung_database_times_out_into_503_while_healthz_answers(server, make_p
         autocommit=True)
     with connect() as locker, connect() as observer, locker.transaction():
         locker.execute(sql.SQL("SELECT 1 FROM {} WHERE product_id = %s FOR UPDATE").format(
-            sql.Identifier(StockRecord._meta.db_table)), [product])
+            sql.Identifier(apps.get_model("inventory", "StockRecord")._meta.db_table)), [product])
         key = str(uuid.uuid4())
         buyer = threading.Thread(target=lambda: answers.append(shop.buy(product, key)))
         buyer.start()
