@@ -82,8 +82,10 @@ class PaymentListCreateView(GenericAPIView):
                          "is still running; `reservation_expired`."),
             422: problem("`idempotency_key_reused`: the key was used with a different request."),
             502: problem("`payment_provider_error`: the provider failed; nothing was charged."),
-            503: problem("`service_unavailable`: a dependency could not be reached; nothing was "
-                         "charged and the key may be retried."),
+            503: problem("`service_unavailable` (with `Retry-After`): a service or database could not "
+                         "be reached; nothing was charged and the key may be retried at once. If only "
+                         "the charge's outcome could not be recorded, the key answers 409 until the "
+                         "payment is settled (within minutes), then replays its outcome."),
         },
     )
     def post(self, request):
