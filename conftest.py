@@ -25,6 +25,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     for db in settings.DATABASES.values():
         # No app database depends on `default`: a test may name only the ones it uses.
         db.setdefault("TEST", {}).setdefault("DEPENDENCIES", [])
+        # This process connects once per thread (its race tests run 50 threads at once); every
+        # server a test starts has the pool (DATABASE_POOL_MAX_SIZE), as in production.
+        db.get("OPTIONS", {}).pop("pool", None)
         if suffix:
             db["TEST"]["NAME"] = f"test_{db['NAME']}_{suffix}"
 

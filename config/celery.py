@@ -6,10 +6,27 @@ deployment starts to move events.
 """
 
 import os
+import sys
 
 from celery import Celery, bootsteps, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# Connection pools a forked process inherited: kept here, never used, closed or collected, because
+# their sockets are the parent's sessions (closing or collecting one sends the server a Terminate).
+_inherited_connection_pools: list[dict] = []
+
+
+def _forget_inherited_connection_pools():
+    """A prefork pool process opens its own PostgreSQL connection pool (Celery's Django fixup then
+    finds none to close on worker_process_init), and the parent's sessions stay its own."""
+    postgresql = sys.modules.get("django.db.backends.postgresql.base")
+    if postgresql is not None and postgresql.DatabaseWrapper._connection_pools:
+        _inherited_connection_pools.append(dict(postgresql.DatabaseWrapper._connection_pools))
+        postgresql.DatabaseWrapper._connection_pools.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connection_pools)
 
 app = Celery("shop")
 app.config_from_object("config.startup:checked_settings", namespace="CELERY")  # Django's settings

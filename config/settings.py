@@ -6,7 +6,16 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
-from config.env import env_bool, env_choice, env_database, env_float, env_int, env_list, env_str
+from config.env import (
+    DatabaseLimits,
+    env_bool,
+    env_choice,
+    env_database,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+)
 from config.jwt_keys import load_jwt_keys
 from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
@@ -84,9 +93,19 @@ TEMPLATES = [
 ]
 
 # --- Databases: `default` plus one alias per served app --------------------------------------
-DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "default.sqlite3")}
+# PostgreSQL only (see config/env.py): a request waits at most DATABASE_CONNECT_TIMEOUT seconds
+# for a connection and DATABASE_STATEMENT_TIMEOUT_MS for a statement, then answers 503; each
+# process keeps at most DATABASE_POOL_MAX_SIZE connections per alias (docs/deployment.md).
+DATABASE_LIMITS = DatabaseLimits(
+    connect_timeout=env_int("DATABASE_CONNECT_TIMEOUT", 3),
+    statement_timeout_ms=env_int("DATABASE_STATEMENT_TIMEOUT_MS", 10_000),
+    pool_max_size=env_int("DATABASE_POOL_MAX_SIZE", 4),
+)
+DATABASES = {"default": env_database("DATABASE_URL", VAR_DIR / "default.sqlite3", DATABASE_LIMITS)}
 for _app in SERVICE_APPS:
-    DATABASES[_app] = env_database(f"DATABASE_URL_{_app.upper()}", VAR_DIR / f"{_app}.sqlite3")
+    DATABASES[_app] = env_database(
+        f"DATABASE_URL_{_app.upper()}", VAR_DIR / f"{_app}.sqlite3", DATABASE_LIMITS,
+    )
 DATABASE_ROUTERS = ["config.routers.AppDatabaseRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -279,6 +298,10 @@ IDEMPOTENCY_LOCK_TIMEOUT_SECONDS = env_int("IDEMPOTENCY_LOCK_TIMEOUT_SECONDS", 6
 RECONCILE_SALES_INTERVAL_SECONDS = env_int("RECONCILE_SALES_INTERVAL_SECONDS", 120)
 RECONCILE_SALES_WINDOW_SECONDS = env_int("RECONCILE_SALES_WINDOW_SECONDS", 3600)
 RECONCILE_SALES_GRACE_SECONDS = env_int("RECONCILE_SALES_GRACE_SECONDS", 60)
+# A payment still pending this long after it was opened lost its request (a crash, or a database
+# gone from the charge on): resolve_pending_payments asks the provider and settles it. Longer than
+# IDEMPOTENCY_LOCK_TIMEOUT_SECONDS, so a request that still runs is never raced.
+PENDING_PAYMENT_TIMEOUT_SECONDS = env_int("PENDING_PAYMENT_TIMEOUT_SECONDS", 120)
 if "payments" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["payments.purge_expired_idempotency_keys"] = {
         "task": "payments.purge_expired_idempotency_keys", "schedule": 3600.0,
@@ -286,6 +309,9 @@ if "payments" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["payments.reconcile_sales"] = {
         "task": "payments.reconcile_sales", "schedule": float(RECONCILE_SALES_INTERVAL_SECONDS),
         "options": {"expires": RECONCILE_SALES_INTERVAL_SECONDS},
+    }
+    CELERY_BEAT_SCHEDULE["payments.resolve_pending_payments"] = {
+        "task": "payments.resolve_pending_payments", "schedule": 60.0, "options": {"expires": 60},
     }
 
 # --- gRPC: where apps not served here live ----------------------------------------------------

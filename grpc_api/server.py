@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from apps.common.errors import DomainError
+from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 from apps.common.health import GRPC_LIVENESS_SERVICE, readiness_checks, run_checks
 from grpc_api.auth import ServiceTokenServerInterceptor
 from grpc_api.errors import abort_with
@@ -25,7 +25,8 @@ GRPC_APPS = ("users", "products", "inventory")
 class DjangoRequestInterceptor(grpc.ServerInterceptor):
     """What Django's request cycle would do around a view, for each RPC on a worker thread:
     drop stale database connections before and after (handler threads get no request signals),
-    and answer a DomainError with its status and metadata (see grpc_api/errors.py)."""
+    and answer a DomainError with its status and metadata (see grpc_api/errors.py). A database
+    that cannot be reached answers UNAVAILABLE, which callers retry and count in their breaker."""
 
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
@@ -39,6 +40,9 @@ class DjangoRequestInterceptor(grpc.ServerInterceptor):
                 return method(request, context)
             except DomainError as error:
                 abort_with(context, error)
+            except DATABASE_UNAVAILABLE as error:
+                logger.warning("database unavailable: %s: %s", type(error).__name__, str(error).strip()[:300])
+                abort_with(context, database_unavailable(error))
             finally:
                 close_old_connections()
 

@@ -1,5 +1,6 @@
 """RFC 9457 problem details for every error the API answers."""
 
+import logging
 from http import HTTPStatus
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -7,7 +8,9 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as TokenAuthenticationFailed
 
-from apps.common.errors import DomainError
+from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -40,6 +43,9 @@ def problem_response(status_code: int, code: str, detail: str, headers=None, **e
 
 
 def problem_exception_handler(exc, context):
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).strip()[:300])
+        exc = database_unavailable(exc)
     if isinstance(exc, DomainError):
         return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
     if isinstance(exc, Http404):

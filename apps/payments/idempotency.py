@@ -68,6 +68,20 @@ def claim(user_id: UUID, key: str, fingerprint: str) -> IdempotencyKey | StoredR
         return _update(record, {"locked_at": now})
 
 
+def take_over(payment) -> IdempotencyKey | None:
+    """Claim the key of `payment`, whose request died or gave up, for resolve_pending_payments:
+    requests with the key are refused (409) while it settles. None when the key has expired and
+    was purged. Raises IdempotencyKeyInProgress while the key's request still runs."""
+    now = timezone.now()
+    with transaction.atomic(using=DB):
+        record = IdempotencyKey.objects.using(DB).select_for_update().filter(payment=payment).first()
+        if record is None:
+            return None
+        if record.locked_at > now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS):
+            raise IdempotencyKeyInProgress()
+        return _update(record, {"locked_at": now})
+
+
 def bind_payment(record: IdempotencyKey, payment) -> None:
     """Remember which payment the key's request opened, inside the transaction creating it."""
     record.payment = payment

@@ -1,10 +1,13 @@
 """Writes: the purchase and the refund. A purchase never holds a payments transaction open while
 it calls products, inventory or the provider; its steps are in docs/payments.md.
+A payment left `pending` by a crash or an outage is settled by `resolve_pending_payments`.
 """
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -12,7 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.common import metrics
-from apps.common.errors import DomainError, NotFound, ServiceUnavailable
+from apps.common.errors import (
+    DATABASE_UNAVAILABLE,
+    DomainError,
+    NotFound,
+    ServiceUnavailable,
+    database_unavailable,
+)
 from apps.common.outbox import emit
 from apps.common.problems import problem_body
 from apps.inventory import interface as inventory
@@ -20,10 +29,12 @@ from apps.payments import idempotency
 from apps.payments.errors import (
     AlreadyRefunded,
     AmountTooLarge,
+    IdempotencyKeyInProgress,
     InvalidProduct,
     MixedCurrencies,
     NotRefundable,
     PaymentDeclined,
+    PaymentOutcomePending,
     PaymentProviderError,
     ReservationExpired,
 )
@@ -38,6 +49,7 @@ DB = "payments"
 CENT = Decimal("0.01")
 PURCHASE_COMPLETED = PurchaseCompleted.TYPE
 COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code
+ABANDONED = "abandoned"  # failure code of a payment a crash or an outage left pending, never charged
 
 
 @dataclass(frozen=True)
@@ -67,9 +79,15 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
         # and charging are idempotent on the payment id, so nothing happens twice.
         payment = key.payment or _open_payment(key, user_id, lines)
         stored = _settle(key, payment, token, render)
+    except PaymentOutcomePending:
+        raise  # possibly charged: nothing may be undone (see the module docstring)
     except ServiceUnavailable:
         _abandon(key)
         raise
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning("purchase abandoned, a database did not answer: %s", error)
+        _abandon(key)
+        raise database_unavailable(error) from error
     except (InvalidProduct, MixedCurrencies, AmountTooLarge) as error:
         with transaction.atomic(using=DB):
             stored = idempotency.complete(key, error.status, _problem(error))
@@ -115,6 +133,14 @@ def _settle(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
         # Only a resumed payment can find its reservation gone; it must not be charged then.
         return _fail(key, payment, ReservationExpired())
     try:
+        return _charge(key, payment, token, render)
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning("payment %s left pending, a database did not answer: %s", payment.id, error)
+        raise PaymentOutcomePending() from error
+
+
+def _charge(key: IdempotencyKey, payment: Payment, token: str, render: Render) -> idempotency.StoredResponse:
+    try:
         charge = get_provider(payment.provider).charge(
             payment.amount, payment.currency, token, idempotency_key=str(payment.id),
         )
@@ -124,8 +150,8 @@ def _settle(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
     return _succeed(key, payment, charge, render)
 
 
-def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
-             render: Render) -> idempotency.StoredResponse:
+def _succeed(key: IdempotencyKey | None, payment: Payment, charge: Charge,
+             render: Render) -> idempotency.StoredResponse | None:
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).select_for_update().get(pk=payment.pk)
         if payment.status == Payment.Status.PENDING:  # else a request it was taken over from won
@@ -134,6 +160,8 @@ def _succeed(key: IdempotencyKey, payment: Payment, charge: Charge,
             payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
             emit("payments", PURCHASE_COMPLETED, _purchase_completed(payment).to_data(), key=str(payment.id))
             _count_purchase(COMPLETED, payment)
+        if key is None:  # resolve_pending_payments, for a payment whose key expired
+            return None
         return idempotency.complete(key, 201, render(payment))
 
 
@@ -153,6 +181,38 @@ def _abandon(key: IdempotencyKey) -> None:
             _mark_failed(key.payment, ServiceUnavailable.code)
         idempotency.forget(key)
         _count_purchase(ServiceUnavailable.code)
+
+
+def resolve_pending_payments(render: Render, *, older_than: timedelta) -> Counter:
+    """Settle the payments `pending` for longer than `older_than` whose request is gone:
+    charged at the provider -> succeeded, with its event, and its key answers the 201;
+    not charged -> failed (`abandoned`), reservation released, key freed for a retry.
+    Returns how many ended each way (`succeeded`, `failed`, `running`: left to their request)."""
+    pending = Payment.objects.using(DB).filter(
+        status=Payment.Status.PENDING, created_at__lte=timezone.now() - older_than,
+    )
+    outcomes = Counter()
+    for payment in pending:
+        outcomes[_resolve_pending(payment, render)] += 1
+    return outcomes
+
+
+def _resolve_pending(payment: Payment, render: Render) -> str:
+    try:
+        key = idempotency.take_over(payment)
+    except IdempotencyKeyInProgress:
+        return "running"
+    charge = get_provider(payment.provider).find_charge(str(payment.id))
+    if charge is not None:
+        _succeed(key, payment, charge, render)
+        return Payment.Status.SUCCEEDED.value
+    _release(payment)
+    with transaction.atomic(using=DB):
+        _mark_failed(payment, ABANDONED)
+        _count_purchase(ABANDONED)
+        if key is not None:
+            idempotency.forget(key)
+    return Payment.Status.FAILED.value
 
 
 def _mark_failed(payment: Payment, failure_code: str) -> None:
@@ -175,7 +235,7 @@ def _count_purchase(outcome: str, payment: Payment | None = None) -> None:
 def _release(payment: Payment) -> None:
     try:
         inventory.release(str(payment.id))
-    except ServiceUnavailable:
+    except (ServiceUnavailable, *DATABASE_UNAVAILABLE):
         # Inventory cannot be reached: the reservation expires on its own (15 minutes).
         logger.warning("could not release the reservation of payment %s; it will expire", payment.id)
 

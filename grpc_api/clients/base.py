@@ -51,7 +51,9 @@ class RemoteApp:
             response = getattr(self._get_stub(), method)(request, timeout=timeout)
         except grpc.RpcError as rpc_error:
             domain_error = domain_error_from(rpc_error, self.interface)
-            if rpc_error.code() in _UNANSWERED and domain_error is None:
+            # No answer, or the server's own database did not answer: the same to this caller.
+            if rpc_error.code() in _UNANSWERED and (
+                    domain_error is None or isinstance(domain_error, ServiceUnavailable)):
                 self.breaker.record_failure()
                 raise ServiceUnavailable(
                     f"{self.app} did not answer ({rpc_error.code().name})."

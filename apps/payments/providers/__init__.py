@@ -3,6 +3,8 @@
 A provider charges and refunds; it raises `PaymentDeclined` (the card was refused: 402) or
 `PaymentProviderError` (the provider failed: 502). `charge` is idempotent on its
 `idempotency_key` (the payment id), as Stripe's API is: a retried call returns the first charge.
+`find_charge` answers "was this payment charged?" for a payment whose outcome was never recorded
+(resolve_pending_payments).
 """
 
 from dataclasses import dataclass
@@ -38,6 +40,9 @@ class PaymentProvider(Protocol):
     def charge(self, amount: Decimal, currency: str, token: str, idempotency_key: str) -> Charge: ...
 
     def refund(self, charge_id: str, amount: Decimal) -> Refund: ...
+
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        """The succeeded charge made with `idempotency_key`, or None when nothing was charged."""
 
 
 def get_provider(name: str | None = None) -> PaymentProvider:

@@ -48,6 +48,14 @@ class SandboxProvider:
             record.save(using=DB, update_fields=["amount_refunded"])
         return Refund(charge_id=record.id, amount=amount)
 
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        record = SandboxCharge.objects.using(DB).filter(
+            idempotency_key=idempotency_key, status=SandboxCharge.Status.SUCCEEDED,
+        ).first()
+        if record is None:
+            return None
+        return Charge(id=record.id, amount=record.amount, currency=record.currency)
+
     def _charge_once(self, amount, currency, token, idempotency_key) -> SandboxCharge:
         if token in SUCCEEDING_TOKENS:
             outcome = {"status": SandboxCharge.Status.SUCCEEDED, "failure_code": ""}

@@ -50,6 +50,11 @@ class PaymentSerializer(serializers.ModelSerializer):
         return payment.failure_code or None
 
 
+def render_payment(payment: Payment) -> dict:
+    """A payment as the purchase's 201 body (stored with its idempotency key and replayed)."""
+    return PaymentSerializer(payment).data
+
+
 class PaymentListQuerySerializer(serializers.Serializer):
     user_id = serializers.UUIDField(required=False, help_text="Staff: one user's payments.")
     status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)

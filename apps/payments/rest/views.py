@@ -20,14 +20,11 @@ from apps.payments.rest.serializers import (
     PaymentSerializer,
     PurchaseInputSerializer,
     RefundInputSerializer,
+    render_payment,
 )
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 NOT_FOUND = problem("`not_found`: no such payment, or somebody else's.")
-
-
-def _render_payment(payment) -> dict:
-    return PaymentSerializer(payment).data
 
 
 def _idempotency_key(request) -> str:
@@ -88,8 +85,10 @@ class PaymentListCreateView(GenericAPIView):
                          "is still running; `reservation_expired`."),
             422: problem("`idempotency_key_reused`: the key was used with a different request."),
             502: problem("`payment_provider_error`: the provider failed; nothing was charged."),
-            503: problem("`service_unavailable`: a dependency could not be reached; nothing was "
-                         "charged and the key may be retried."),
+            503: problem("`service_unavailable` (with `Retry-After`): a service or database could not "
+                         "be reached; nothing was charged and the key may be retried at once. If only "
+                         "the charge's outcome could not be recorded, the key answers 409 until the "
+                         "payment is settled (within minutes), then replays its outcome."),
         },
     )
     def post(self, request):
@@ -103,7 +102,7 @@ class PaymentListCreateView(GenericAPIView):
             lines=[services.PurchaseLine(item["product_id"], item["quantity"])
                    for item in body.validated_data["items"]],
             token=body.validated_data["payment_method"]["token"],
-            render=_render_payment,
+            render=render_payment,
         )
         status = result.response.status
         return HttpResponse(
