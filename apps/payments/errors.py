@@ -1,6 +1,6 @@
 """The payments app's typed errors, each with its contract `code` and HTTP status."""
 
-from apps.common.errors import Conflict, DomainError
+from apps.common.errors import Conflict, DomainError, ServiceUnavailable
 
 
 class IdempotencyKeyRequired(DomainError):
@@ -56,3 +56,18 @@ class ReservationExpired(Conflict):
     default_detail = (
         "The stock reservation of this payment expired before it was charged. Nothing was charged."
     )
+
+
+class PaymentOutcomePending(ServiceUnavailable):
+    """The charge was attempted but its outcome could not be recorded (the database went away):
+    the payment stays pending and its key claimed until resolve_pending_payments settles both."""
+
+    default_detail = (
+        "The payment's outcome could not be recorded yet; it will be settled within minutes. "
+        "Retry with the same Idempotency-Key to get it; you will not be charged twice."
+    )
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    default_detail = "The webhook's signature is missing, invalid, stale, or the delivery was replayed."

@@ -3,6 +3,8 @@
 A provider charges and refunds; it raises `PaymentDeclined` (the card was refused: 402) or
 `PaymentProviderError` (the provider failed: 502). `charge` is idempotent on its
 `idempotency_key` (the payment id), as Stripe's API is: a retried call returns the first charge.
+A charge with a `next_action` is pending on the shopper (3-D Secure); a provider with such
+charges reports their outcome through its webhook (`webhooks.py`).
 """
 
 from dataclasses import dataclass
@@ -16,7 +18,16 @@ from django.utils.module_loading import import_string
 
 PROVIDERS = {
     "sandbox": "apps.payments.providers.sandbox.SandboxProvider",
+    "stripe": "apps.payments.providers.stripe.StripeProvider",
 }
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the shopper must do before a pending charge completes (Stripe: 3-D Secure)."""
+
+    type: str
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -24,6 +35,7 @@ class Charge:
     id: str
     amount: Decimal
     currency: str
+    next_action: NextAction | None = None  # set: pending, the provider's webhook completes it
 
 
 @dataclass(frozen=True)
