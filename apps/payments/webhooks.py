@@ -22,32 +22,32 @@ DB = services.DB
 STRIPE = "stripe"
 
 
-def _payment_intent_succeeded(intent) -> None:
+def _payment_intent_succeeded(intent: dict) -> None:
     if payment_id := _payment_id(intent):
         services.complete_payment(payment_id, Charge(
-            id=intent.id, amount=from_minor_units(intent.amount, intent.currency),
-            currency=intent.currency.upper(),
+            id=intent["id"], amount=from_minor_units(intent["amount"], intent["currency"]),
+            currency=intent["currency"].upper(),
         ))
 
 
-def _payment_intent_failed(intent) -> None:
+def _payment_intent_failed(intent: dict) -> None:
     if payment_id := _payment_id(intent):
         error = intent.get("last_payment_error") or {}
         failure_code = error.get("decline_code") or error.get("code") or "payment_declined"
         services.fail_payment(payment_id, failure_code)
 
 
-def _charge_refunded(charge) -> None:
+def _charge_refunded(charge: dict) -> None:
     if charge.get("refunded") and charge.get("payment_intent"):  # in full: we refund nothing less
-        services.record_provider_refund(STRIPE, charge.payment_intent)
+        services.record_provider_refund(STRIPE, charge["payment_intent"])
 
 
-def _dispute_created(dispute) -> None:
+def _dispute_created(dispute: dict) -> None:
     if dispute.get("payment_intent"):
-        services.record_dispute(STRIPE, dispute.payment_intent)
+        services.record_dispute(STRIPE, dispute["payment_intent"])
 
 
-def _payment_id(intent) -> UUID | None:
+def _payment_id(intent: dict) -> UUID | None:
     """Our payment's id, which every intent we create carries in its metadata."""
     try:
         return UUID((intent.get("metadata") or {}).get("payment_id", ""))
@@ -82,4 +82,4 @@ def receive_stripe(payload: bytes, signature: str | None) -> None:
         except IntegrityError:
             raise InvalidSignature(f"Event {event.id} was delivered before; nothing changed.") from None
         if handler := STRIPE_HANDLERS.get(event.type):
-            handler(event.data.object)
+            handler(event.data.object.to_dict())

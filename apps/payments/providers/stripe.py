@@ -99,7 +99,7 @@ def _charge_of(intent) -> Charge:
     if intent.status in PENDING_STATUSES:
         action = intent.next_action.type if intent.next_action else "wait"
         return replace(charge, next_action=NextAction(action, intent.client_secret))
-    error = intent.last_payment_error or {}
+    error = intent.last_payment_error.to_dict() if intent.last_payment_error else {}
     raise PaymentDeclined(decline_code=error.get("decline_code") or error.get("code") or intent.status)
 
 
