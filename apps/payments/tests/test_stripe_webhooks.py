@@ -16,7 +16,8 @@ from apps.payments.models import OutboxEvent, Payment, WebhookEvent
 from apps.payments.tests import stripe_server
 from apps.payments.tests.conftest import availability, client_for
 from tests.support.processes import database_env, start_http_server
-from tests.support.users import access_token
+from tests.support.smtp import SmtpServer
+from tests.support.users import UserFactory, access_token
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -33,9 +34,15 @@ def fake_stripe():
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, fake_stripe):
+def smtp():
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, fake_stripe, smtp):
     env = {**database_env(), "PAYMENT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test_local",
-           "STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": SECRET}
+           "STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": SECRET, "EMAIL_URL": smtp.url}
     process = start_http_server("stripe-webhooks", env)
     yield process
     process.stop()
@@ -86,7 +93,8 @@ def pending(server, fake_stripe, product):
         f"{server.url}/api/v1/payments", timeout=10,
         json={"items": [{"product_id": str(product), "quantity": 2}],
               "payment_method": {"token": THREE_D_SECURE}},
-        headers={"Authorization": f"Bearer {access_token()}", "Idempotency-Key": str(uuid.uuid4())},
+        headers={"Authorization": f"Bearer {access_token(UserFactory().id)}",
+                 "Idempotency-Key": str(uuid.uuid4())},
     )
     assert response.status_code == 202, response.text
     payment = Payment.objects.get(pk=response.json()["id"])
@@ -100,7 +108,11 @@ def succeeded(intent: dict) -> dict:
     return {**intent, "status": "succeeded", "next_action": None, "amount_received": intent["amount"]}
 
 
-def test_payment_intent_succeeded_completes_the_pending_payment(server, pending, product):
+def receipts(smtp, payment) -> list:
+    return [message for message in smtp.messages if str(payment.id) in message["Subject"]]
+
+
+def test_payment_intent_succeeded_completes_the_pending_payment(server, pending, product, smtp):
     payment, intent = pending
 
     response = deliver_signed(server, "payment_intent.succeeded", succeeded(intent))
@@ -112,6 +124,9 @@ def test_payment_intent_succeeded_completes_the_pending_payment(server, pending,
     # The same event as a synchronous purchase: inventory turned the reservation into a sale.
     stock = availability(product)
     assert (stock.on_hand, stock.reserved) == (8, 0)
+    # ... and users mailed the receipt, through the SMTP server EMAIL_URL names.
+    [receipt] = receipts(smtp, payment)
+    assert "Total: 50.00 EUR" in receipt.get_body(("plain",)).get_content()
 
 
 def test_payment_intent_payment_failed_fails_it_and_releases_the_stock(server, pending, product):
@@ -128,8 +143,8 @@ def test_payment_intent_payment_failed_fails_it_and_releases_the_stock(server, p
     assert not OutboxEvent.objects.exists()
 
 
-def test_a_replayed_delivery_is_refused_and_changes_nothing(server, pending):
-    _, intent = pending
+def test_a_replayed_delivery_is_refused_and_changes_nothing(server, pending, smtp):
+    payment, intent = pending
     payload = event("payment_intent.succeeded", succeeded(intent))
     assert deliver(server, payload, signed(payload)).status_code == 200
 
@@ -139,6 +154,7 @@ def test_a_replayed_delivery_is_refused_and_changes_nothing(server, pending):
     assert again.json()["code"] == "invalid_signature"
     assert OutboxEvent.objects.filter(type="payments.purchase_completed").count() == 1
     assert WebhookEvent.objects.count() == 1
+    assert len(receipts(smtp, payment)) == 1
 
 
 @pytest.mark.parametrize("delivery", ["unsigned", "tampered", "stale", "other secret"])
@@ -162,7 +178,7 @@ def test_a_delivery_not_signed_now_with_our_secret_is_refused(server, pending, d
     assert not WebhookEvent.objects.exists()
 
 
-def test_charge_refunded_refunds_the_payment_without_restock(server, pending, product):
+def test_charge_refunded_refunds_the_payment_without_restock(server, pending, product, smtp):
     payment, intent = pending
     assert deliver_signed(server, "payment_intent.succeeded", succeeded(intent)).status_code == 200
     charge = {**stripe_server.fixture("charge"), "payment_intent": intent["id"], "amount": intent["amount"],
@@ -176,6 +192,7 @@ def test_charge_refunded_refunds_the_payment_without_restock(server, pending, pr
     refunded = OutboxEvent.objects.get(type="payments.refunded")
     assert refunded.payload["data"]["restock"] is False
     assert availability(product).on_hand == 8
+    assert sorted(message["Subject"].split()[1] for message in receipts(smtp, payment)) == ["receipt", "refund"]
 
 
 def test_a_dispute_marks_the_payment_disputed(server, pending):
