@@ -192,7 +192,8 @@ def test_charge_refunded_refunds_the_payment_without_restock(server, pending, pr
     refunded = OutboxEvent.objects.get(type="payments.refunded")
     assert refunded.payload["data"]["restock"] is False
     assert availability(product).on_hand == 8
-    assert sorted(message["Subject"].split()[1] for message in receipts(smtp, payment)) == ["receipt", "refund"]
+    subjects = sorted(message["Subject"].split()[1] for message in receipts(smtp, payment))
+    assert subjects == ["receipt", "refund"]
 
 
 def test_a_dispute_marks_the_payment_disputed(server, pending):
