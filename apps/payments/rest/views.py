@@ -162,6 +162,12 @@ class PaymentWebhookView(APIView):
             "pending payment, `charge.refunded` refunds it (without restock), "
             "`charge.dispute.created` marks it disputed; other events are accepted and ignored."
         ),
+        parameters=[
+            OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[webhooks.STRIPE],
+                             description="The gateway that sends the event."),
+            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="`t=<unix time>,v1=<HMAC-SHA256 of '<t>.<body>'>` (Stripe)."),
+        ],
         request={"application/json": OpenApiTypes.OBJECT},
         responses={
             200: None,
