@@ -150,6 +150,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # A payment's status appears in Payment and PendingPayment (the 202): one enum, named.
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.payments.models.Payment.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
     ],
