@@ -176,6 +176,10 @@ def complete_payment(payment_id: UUID, charge: Charge) -> None:
     payment = Payment.objects.using(DB).select_for_update().filter(pk=payment_id).first()
     if payment is not None and payment.status == Payment.Status.PENDING:
         _mark_succeeded(payment, charge)
+    elif payment is not None and payment.status == Payment.Status.FAILED:
+        # Its reservation is gone and the shopper was told it failed: staff must refund it there.
+        logger.error("payment %s failed here but %s charged it (%s): refund it at the provider",
+                     payment.id, payment.provider, charge.id)
 
 
 def fail_payment(payment_id: UUID, failure_code: str) -> None:

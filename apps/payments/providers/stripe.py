@@ -84,11 +84,18 @@ class StripeProvider:
             found = self.client.v1.payment_intents.search(
                 {"query": f"metadata['payment_id']:'{idempotency_key}'"})
             for intent in found.data:
+                if intent.status not in (SUCCEEDED, "canceled"):
+                    intent = self._cancel(intent.id)
                 if intent.status == SUCCEEDED:
                     return _charge_of(intent)
-                if intent.status != "canceled":
-                    self.client.v1.payment_intents.cancel(intent.id)
         return None
+
+    def _cancel(self, intent_id: str):
+        try:
+            return self.client.v1.payment_intents.cancel(intent_id)
+        except stripe.InvalidRequestError:
+            # Search lags behind: the intent moved on (succeeded) since it was indexed.
+            return self.client.v1.payment_intents.retrieve(intent_id)
 
 
 def _charge_of(intent) -> Charge:

@@ -41,6 +41,8 @@ class FakeStripe:
     calls: list[Call] = field(default_factory=list)
     intents: dict[str, dict] = field(default_factory=dict)
     answered: dict[str, tuple[int, dict] | None] = field(default_factory=dict)  # None: running
+    # Stripe's search index lags behind: it holds each intent as it was created.
+    indexed: dict[str, dict] = field(default_factory=dict)
 
     def posts(self, path: str) -> list[Call]:
         return [call for call in self.calls if call.method == "POST" and call.path == path]
@@ -61,7 +63,7 @@ class FakeStripe:
             return self._create_intent(params)
         if (method, path) == ("GET", "/v1/payment_intents/search"):
             payment_id = params["query"].split("'")[-2]
-            found = [intent for intent in self.intents.values()
+            found = [intent for intent in self.indexed.values()
                      if intent["metadata"].get("payment_id") == payment_id]
             return 200, {**fixture("search_result"), "data": found, "total_count": len(found)}
         if (method, path) == ("POST", "/v1/refunds"):
@@ -76,6 +78,8 @@ class FakeStripe:
         intent_id = path.removeprefix("/v1/payment_intents/").removesuffix("/cancel")
         if intent_id in self.intents:
             if path.endswith("/cancel"):
+                if self.intents[intent_id]["status"] == "succeeded":
+                    return 400, fixture("payment_intent_unexpected_state")
                 self.intents[intent_id].update(status="canceled", cancellation_reason="abandoned")
             return 200, self.intents[intent_id]
         return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
@@ -95,7 +99,7 @@ class FakeStripe:
         )
         if method == "pm_card_chargeDeclined":
             intent.update(status="requires_payment_method", amount_received=0)
-            self.intents[intent_id] = intent
+            self._store(intent)
             declined = fixture("card_declined")
             declined["error"]["payment_intent"] = intent
             return 402, declined
@@ -103,8 +107,12 @@ class FakeStripe:
             intent.update(status="requires_action", amount_received=0, next_action=fixture("next_action_3ds"))
         if method == "pm_card_timeout":
             time.sleep(LATE_SECONDS)
-        self.intents[intent_id] = intent
+        self._store(intent)
         return 200, intent
+
+    def _store(self, intent: dict) -> None:
+        self.intents[intent["id"]] = intent
+        self.indexed[intent["id"]] = copy.deepcopy(intent)
 
 
 def _handler(stripe: FakeStripe):

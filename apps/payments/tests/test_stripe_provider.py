@@ -128,6 +128,18 @@ def test_an_unfinished_3d_secure_intent_is_cancelled_by_the_sweeper(fake_stripe,
     assert fake_stripe.posts(f"/v1/payment_intents/{intent['id']}/cancel")
 
 
+def test_an_intent_that_succeeded_since_the_search_indexed_it_is_found(fake_stripe, shopper, make_product):
+    product = make_product(stock=5)
+    purchase(shopper, [(product, 1)], token="pm_card_threeDSecure2Required")
+    [intent] = fake_stripe.intents.values()
+    intent.update(status="succeeded", next_action=None)  # the shopper passed 3-D Secure just now
+
+    charge = get_provider("stripe").find_charge(str(Payment.objects.get().id))
+
+    assert charge.id == intent["id"]
+    assert intent["status"] == "succeeded"
+
+
 def test_a_refund_goes_through_the_refund_api_once(fake_stripe, shopper, make_product):
     product = make_product("10.00", stock=5)
     payment_id = purchase(shopper, [(product, 1)], token="pm_card_visa").json()["id"]

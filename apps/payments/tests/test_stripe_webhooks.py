@@ -143,6 +143,19 @@ def test_payment_intent_payment_failed_fails_it_and_releases_the_stock(server, p
     assert not OutboxEvent.objects.exists()
 
 
+def test_a_charge_reported_for_a_failed_payment_leaves_it_failed_and_says_so(server, pending):
+    payment, intent = pending
+    failed = {**intent, "status": "requires_payment_method", "last_payment_error": None}
+    assert deliver_signed(server, "payment_intent.payment_failed", failed).status_code == 200
+
+    assert deliver_signed(server, "payment_intent.succeeded", succeeded(intent)).status_code == 200
+
+    payment.refresh_from_db()
+    assert (payment.status, payment.failure_code) == ("failed", "payment_declined")
+    assert not OutboxEvent.objects.exists()
+    assert f"payment {payment.id} failed here but stripe charged it" in server.log()
+
+
 def test_a_replayed_delivery_is_refused_and_changes_nothing(server, pending, smtp):
     payment, intent = pending
     payload = event("payment_intent.succeeded", succeeded(intent))
