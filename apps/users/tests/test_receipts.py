@@ -1,15 +1,19 @@
 """Receipt e-mails for payment events, received by a real SMTP server."""
 
+import sys
+import time
 import uuid
 
 import pytest
+from confluent_kafka import Producer
 from rest_framework.test import APIClient
 
 from apps.common.events import CloudEvent
 from apps.common.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.users.models import ProcessedEvent
-from tests.support.processes import free_port
+from tests.support.kafka import client_config
+from tests.support.processes import database_env, free_port, start_process
 from tests.support.smtp import SmtpServer
 from tests.support.users import UserFactory, access_token
 
@@ -106,3 +110,31 @@ def test_a_purchase_in_the_monolith_mails_one_receipt(smtp):
     assert message["To"] == shopper.email
     assert response.json()["id"] in message["Subject"]
     assert "Total: 19.00 EUR" in message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.django_db(databases=["default", "users"], transaction=True)
+def test_split_users_consumer_mails_one_receipt_per_purchase_from_kafka(kafka_broker):
+    """As in split mode: users' own consumer process reads payments.events from Kafka and mails
+    through EMAIL_URL; the first event delivered twice sends one e-mail."""
+    shopper = UserFactory()
+    first, second = purchase_completed(shopper.id), purchase_completed(shopper.id)
+    with SmtpServer() as smtp:
+        env = {**database_env(["users"]), "KAFKA_BOOTSTRAP_SERVERS": kafka_broker.bootstrap_servers,
+               "EMAIL_URL": smtp.url}
+        consumer = start_process("users-consumer", [sys.executable, "manage.py", "consume_events",
+                                                    "--app", "users"], env, port=0)
+        try:
+            producer = Producer(client_config(kafka_broker.bootstrap_servers))
+            for event in (first, first, second):  # one key: one partition, in this order
+                producer.produce("payments.events", key=str(shopper.id).encode(), value=event.to_json(),
+                                 headers={"content-type": "application/cloudevents+json"})
+            assert producer.flush(10) == 0
+            deadline = time.monotonic() + 60
+            while len(smtp.messages) < 2 and time.monotonic() < deadline and consumer.process.poll() is None:
+                time.sleep(0.2)
+        finally:
+            consumer.stop()
+        subjects = [message["Subject"] for message in smtp.messages]
+    # `second` came after the duplicate on the same partition: once it is mailed, both were handled.
+    assert subjects == [f"Your receipt for payment {first.data['payment_id']}",
+                        f"Your receipt for payment {second.data['payment_id']}"], consumer.log()[-3000:]
