@@ -34,7 +34,7 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 
 def from_minor_units(amount: int, currency: str) -> Decimal:
-    return Decimal(amount) if currency.upper() in ZERO_DECIMAL_CURRENCIES else Decimal(amount) / 100
+    return Decimal(amount) if currency.upper() in ZERO_DECIMAL_CURRENCIES else Decimal(amount).scaleb(-2)
 
 
 class StripeProvider:
