@@ -10,7 +10,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "users": (f"{API_PREFIX}/auth", f"{API_PREFIX}/users"),
     "products": (f"{API_PREFIX}/categories", f"{API_PREFIX}/products"),
     "inventory": (f"{API_PREFIX}/inventory",),
-    "payments": (f"{API_PREFIX}/payments",),
+    "payments": (f"{API_PREFIX}/payments", f"{API_PREFIX}/webhooks/payments"),
 }
 
 

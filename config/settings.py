@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.logging import logging_config
@@ -186,6 +187,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "CONTACT": {"name": "The Shop contributors"},
     "LICENSE": {"name": "BSD-3-Clause", "url": "https://opensource.org/license/bsd-3-clause"},
+    # A payment's status appears in Payment and PendingPayment (the 202): one enum, named.
+    "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.payments.models.Payment.Status"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
         "apps.common.openapi.finish_document",
@@ -285,8 +288,37 @@ EVENT_HANDLER_BACKOFF_SECONDS = float(env_str("EVENT_HANDLER_BACKOFF_SECONDS", "
 # How long unpaid checkouts hold their units before expiry gives them back.
 RESERVATION_TTL_SECONDS = env_int("RESERVATION_TTL_SECONDS", 15 * 60)
 
+# --- E-mail (receipts, sent by users) ----------------------------------------------------------
+# EMAIL_URL (`smtp://user:password@host:587/?tls=True`, `console:`) or Django's usual EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS; neither: e-mails go to the console.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+if env_str("EMAIL_URL"):
+    globals().update({name: value for name, value in dj_email_url.parse(env_str("EMAIL_URL")).items()
+                      if value is not None})
+elif env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "shop@localhost")
+
 # --- Payments ----------------------------------------------------------------------------------
-PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")  # see apps/payments/providers
+PAYMENT_PROVIDER = env_choice("PAYMENT_PROVIDER", ("sandbox", "stripe"), "sandbox")  # apps/payments/providers
+# Stripe (docs/payments.md): the secret key, the webhook endpoint's signing secret, and the API's
+# address (Stripe's own; tests and stripe-mock point it elsewhere).
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com")
+STRIPE_TIMEOUT_SECONDS = env_float("STRIPE_TIMEOUT_SECONDS", 10.0)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+# A signed webhook older than this (seconds) is refused as stale or replayed (Stripe's default).
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+if PAYMENT_PROVIDER == "stripe" and not STRIPE_API_KEY:
+    raise ImproperlyConfigured("STRIPE_API_KEY must be set for PAYMENT_PROVIDER=stripe.")
 # Stripe's semantics: a key and its stored response live 24 hours; a key whose request died
 # mid-flight (its process crashed) may be retried once the lock is this old.
 IDEMPOTENCY_KEY_TTL_SECONDS = env_int("IDEMPOTENCY_KEY_TTL_SECONDS", 24 * 60 * 60)

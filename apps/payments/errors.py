@@ -71,3 +71,8 @@ class PaymentOutcomePending(ServiceUnavailable):
         "The payment's outcome could not be recorded yet; it will be settled within minutes. "
         "Retry with the same Idempotency-Key to get it; you will not be charged twice."
     )
+
+
+class InvalidSignature(DomainError):
+    code = "invalid_signature"
+    default_detail = "The webhook's signature is missing, invalid, stale, or the delivery was replayed."

@@ -69,12 +69,22 @@ class Refunded(EventData):
     payment_id: UUID
     items: tuple[Item, ...]
     restock: bool
+    # For the shopper's receipt; absent from refunds published before they were added.
+    user_id: UUID | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
 
     def to_data(self) -> dict:
-        return {"payment_id": str(self.payment_id), "items": [item.to_data() for item in self.items],
+        data = {"payment_id": str(self.payment_id), "items": [item.to_data() for item in self.items],
                 "restock": self.restock}
+        if self.user_id is not None:
+            data.update(user_id=str(self.user_id), amount=str(self.amount), currency=self.currency)
+        return data
 
     @classmethod
     def from_data(cls, data) -> "Refunded":
         with reading(cls.TYPE):
-            return cls(UUID(data["payment_id"]), _items(data["items"]), strict_bool(data["restock"]))
+            receipt = (UUID(data["user_id"]), Decimal(data["amount"]), str(data["currency"])) \
+                if "user_id" in data else (None, None, None)
+            return cls(UUID(data["payment_id"]), _items(data["items"]), strict_bool(data["restock"]),
+                       *receipt)

@@ -36,6 +36,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True)  # the shopper disputed the charge
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -118,3 +119,21 @@ class SandboxCharge(models.Model):
 
     def __str__(self):
         return f"{self.id} {self.status} {self.amount} {self.currency}"
+
+
+class WebhookEvent(models.Model):
+    """A payment provider's webhook event, recorded in the transaction that applies it: its id
+    makes a second delivery (a retry, a replay) change nothing."""
+
+    provider = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=100)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.type} {self.event_id}"

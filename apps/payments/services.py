@@ -1,6 +1,8 @@
 """Writes: the purchase and the refund. A purchase never holds a payments transaction open while
 it calls products, inventory or the provider; its steps are in docs/payments.md.
 A payment left `pending` by a crash or an outage is settled by `resolve_pending_payments`.
+A charge that waits on the shopper (3-D Secure) answers 202; the provider's webhook
+(`webhooks.py`) completes or fails it through `complete_payment` and `fail_payment`.
 """
 
 import logging
@@ -80,7 +82,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
         payment = key.payment or _open_payment(key, user_id, lines)
         stored = _settle(key, payment, token, render)
     except PaymentOutcomePending:
-        raise  # possibly charged: nothing may be undone (see the module docstring)
+        raise  # possibly charged: nothing may be undone; resolve_pending_payments settles it
     except ServiceUnavailable:
         _abandon(key)
         raise
@@ -147,6 +149,8 @@ def _charge(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
     except (PaymentDeclined, PaymentProviderError) as error:
         _release(payment)
         return _fail(key, payment, error)
+    if charge.next_action is not None:
+        return _await_shopper(key, payment, charge, render)
     return _succeed(key, payment, charge, render)
 
 
@@ -155,14 +159,52 @@ def _succeed(key: IdempotencyKey | None, payment: Payment, charge: Charge,
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).select_for_update().get(pk=payment.pk)
         if payment.status == Payment.Status.PENDING:  # else a request it was taken over from won
-            payment.status = Payment.Status.SUCCEEDED
-            payment.provider_charge_id = charge.id
-            payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
-            emit("payments", PURCHASE_COMPLETED, _purchase_completed(payment).to_data(), key=str(payment.id))
-            _count_purchase(COMPLETED, payment)
+            _mark_succeeded(payment, charge)
         if key is None:  # resolve_pending_payments, for a payment whose key expired
             return None
         return idempotency.complete(key, 201, render(payment))
+
+
+def _mark_succeeded(payment: Payment, charge: Charge) -> None:
+    payment.status = Payment.Status.SUCCEEDED
+    payment.provider_charge_id = charge.id
+    payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
+    emit("payments", PURCHASE_COMPLETED, _purchase_completed(payment).to_data(), key=str(payment.id))
+    _count_purchase(COMPLETED, payment)
+
+
+def _await_shopper(key: IdempotencyKey, payment: Payment, charge: Charge,
+                   render: Render) -> idempotency.StoredResponse:
+    """The charge waits on the shopper: 202 with what their browser needs to finish it (the
+    reservation stays; the webhook completes or fails the payment)."""
+    with transaction.atomic(using=DB):
+        payment.provider_charge_id = charge.id
+        payment.save(using=DB, update_fields=["provider_charge_id", "updated_at"])
+        next_action = {"type": charge.next_action.type, "client_secret": charge.next_action.client_secret}
+        return idempotency.complete(key, 202, {**render(payment), "next_action": next_action})
+
+
+def complete_payment(payment_id: UUID, charge: Charge) -> None:
+    """The provider reports a pending payment charged (webhook): it succeeds as a synchronous one
+    does. Call it inside the payments transaction that records the report."""
+    payment = Payment.objects.using(DB).select_for_update().filter(pk=payment_id).first()
+    if payment is not None and payment.status == Payment.Status.PENDING:
+        _mark_succeeded(payment, charge)
+    elif payment is not None and payment.status == Payment.Status.FAILED:
+        # Its reservation is gone and the shopper was told it failed: staff must refund it there.
+        logger.error("payment %s failed here but %s charged it (%s): refund it at the provider",
+                     payment.id, payment.provider, charge.id)
+
+
+def fail_payment(payment_id: UUID, failure_code: str) -> None:
+    """The provider reports a pending payment declined (webhook): it fails and, once committed,
+    its reservation is released. Call it inside the payments transaction that records the report."""
+    payment = Payment.objects.using(DB).select_for_update().filter(pk=payment_id).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return
+    _mark_failed(payment, failure_code)
+    _count_purchase(PaymentDeclined.code)
+    transaction.on_commit(lambda: _release(payment), using=DB)
 
 
 def _fail(key: IdempotencyKey, payment: Payment, error: DomainError) -> idempotency.StoredResponse:
@@ -256,13 +298,38 @@ def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).select_for_update().get(pk=payment_id)
         _check_refundable(payment)
-        payment.status = Payment.Status.REFUNDED
-        payment.refunded_at = timezone.now()
-        payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
-        refunded = Refunded(payment.id, _items(payment), restock)
-        emit("payments", Refunded.TYPE, refunded.to_data(), key=str(payment.id))
-        transaction.on_commit(metrics.REFUNDS.inc, using=DB)
+        _mark_refunded(payment, restock=restock)
     return payment
+
+
+def record_provider_refund(provider: str, charge_id: str) -> None:
+    """Refunded at the provider (its dashboard; webhook): the same refund, without restock (nobody
+    said the goods came back). A refund made here first finds the payment refunded: nothing to do.
+    Call it inside the payments transaction that records the report."""
+    payment = Payment.objects.using(DB).select_for_update().filter(
+        provider=provider, provider_charge_id=charge_id).first()
+    if payment is not None and payment.status == Payment.Status.SUCCEEDED:
+        _mark_refunded(payment, restock=False)
+
+
+def record_dispute(provider: str, charge_id: str) -> None:
+    """The shopper disputed the charge with their bank: staff must answer it at the provider."""
+    payment = Payment.objects.using(DB).select_for_update().filter(
+        provider=provider, provider_charge_id=charge_id).first()
+    if payment is not None:
+        payment.disputed_at = timezone.now()
+        payment.save(using=DB, update_fields=["disputed_at", "updated_at"])
+        logger.warning("payment %s is disputed at %s; answer the dispute there", payment.id, provider)
+
+
+def _mark_refunded(payment: Payment, *, restock: bool) -> None:
+    payment.status = Payment.Status.REFUNDED
+    payment.refunded_at = timezone.now()
+    payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
+    refunded = Refunded(payment.id, _items(payment), restock,
+                        user_id=payment.user_id, amount=payment.amount, currency=payment.currency)
+    emit("payments", Refunded.TYPE, refunded.to_data(), key=str(payment.id))
+    transaction.on_commit(metrics.REFUNDS.inc, using=DB)
 
 
 def _check_refundable(payment: Payment) -> None:

@@ -4,6 +4,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
+from apps.common.outbox import ProcessedEventBase
+
 # The users database, where users is served (elsewhere `default` holds only admin staff rows).
 USERS_DB = "users"
 
@@ -77,3 +79,7 @@ class User(AbstractBaseUser):
 
     def has_module_perms(self, app_label):
         return self.is_active and self.is_staff
+
+
+class ProcessedEvent(ProcessedEventBase):
+    """Payment events users has handled (receipt e-mails), so a redelivery sends none again."""

@@ -4,11 +4,16 @@ Every write is one transaction on the users database.
 """
 
 import contextlib
+import logging
+from decimal import Decimal
 from uuid import UUID
 
 import jwt
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -20,6 +25,8 @@ from apps.users import login_throttle, selectors
 from apps.users.interface import InvalidCredentials
 from apps.users.models import USERS_DB, User, normalize_email
 from apps.users.tokens import FAMILY_CLAIM, RefreshToken
+
+logger = logging.getLogger(__name__)
 
 
 class EmailTaken(Conflict):
@@ -166,3 +173,38 @@ def _family_of(raw_refresh: str) -> str | None:
 
 def _token_pair(refresh: RefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def send_purchase_receipt(data: dict) -> None:
+    """E-mail the shopper the receipt of a completed purchase (`payments.purchase_completed` data)."""
+    _send_receipt(data, subject="Your receipt", refund=False)
+
+
+def send_refund_receipt(data: dict) -> None:
+    """E-mail the shopper that a payment was refunded (`payments.refunded` data)."""
+    _send_receipt(data, subject="Your refund", refund=True)
+
+
+def _send_receipt(data: dict, *, subject: str, refund: bool) -> None:
+    """Plain text and HTML, through Django's e-mail backend (EMAIL_URL; the console by default).
+    Called by the event handler inside the transaction that records the event handled: a send
+    that fails rolls it back and the event is retried."""
+    user_id = data.get("user_id")  # refund events written before it was in their data have none
+    user = User.objects.using(USERS_DB).filter(pk=user_id).first() if user_id else None
+    if user is None:
+        logger.warning("no receipt for payment %s: its shopper is unknown here", data.get("payment_id"))
+        return
+    lines = [
+        {"name": item.get("name") or item["product_id"], "quantity": item["quantity"],
+         "unit_price": item["unit_price"], "total": Decimal(item["unit_price"]) * int(item["quantity"])}
+        for item in data.get("items", [])
+    ]
+    context = {"user": user, "payment_id": data["payment_id"], "lines": lines, "refund": refund,
+               "amount": data.get("amount"), "currency": data.get("currency", "")}
+    message = EmailMultiAlternatives(
+        subject=f"{subject} for payment {data['payment_id']}",
+        body=render_to_string("users/email/receipt.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
+    )
+    message.attach_alternative(render_to_string("users/email/receipt.html", context), "text/html")
+    message.send()

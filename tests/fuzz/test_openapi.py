@@ -65,7 +65,7 @@ def known_ids(server):
     return {
         "shopper": shopper, "staff": staff,
         "path": {"product_id": str(product.id), "user_id": str(shopper.id),
-                 "payment_id": response.json()["id"]},
+                 "payment_id": response.json()["id"], "provider": "stripe"},
     }
 
 

@@ -5,6 +5,8 @@ A provider charges and refunds; it raises `PaymentDeclined` (the card was refuse
 `idempotency_key` (the payment id), as Stripe's API is: a retried call returns the first charge.
 `find_charge` answers "was this payment charged?" for a payment whose outcome was never recorded
 (resolve_pending_payments).
+A charge with a `next_action` is pending on the shopper (3-D Secure); a provider with such
+charges reports their outcome through its webhook (`webhooks.py`).
 """
 
 from dataclasses import dataclass
@@ -18,7 +20,16 @@ from django.utils.module_loading import import_string
 
 PROVIDERS = {
     "sandbox": "apps.payments.providers.sandbox.SandboxProvider",
+    "stripe": "apps.payments.providers.stripe.StripeProvider",
 }
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the shopper must do before a pending charge completes (Stripe: 3-D Secure)."""
+
+    type: str
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +37,7 @@ class Charge:
     id: str
     amount: Decimal
     currency: str
+    next_action: NextAction | None = None  # set: pending, the provider's webhook completes it
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,21 @@ def render_payment(payment: Payment) -> dict:
     return PaymentSerializer(payment).data
 
 
+class NextActionSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="Stripe's `next_action.type`, e.g. `use_stripe_sdk`.")
+    client_secret = serializers.CharField(
+        help_text="For Stripe.js `handleNextAction` in the shopper's browser.")
+
+
+class PendingPaymentSerializer(PaymentSerializer):
+    """The 202 answer: the payment waits on the shopper (3-D Secure)."""
+
+    next_action = NextActionSerializer()
+
+    class Meta(PaymentSerializer.Meta):
+        fields = [*PaymentSerializer.Meta.fields, "next_action"]
+
+
 class PaymentListQuerySerializer(serializers.Serializer):
     user_id = serializers.UUIDField(required=False, help_text="Staff: one user's payments.")
     status = serializers.ChoiceField(choices=Payment.Status.choices, required=False)

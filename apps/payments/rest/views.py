@@ -5,19 +5,21 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.errors import NotFound
 from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
 from apps.common.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 from apps.common.permissions import IsStaff
 from apps.common.problems import PROBLEM_CONTENT_TYPE
-from apps.payments import idempotency, selectors, services
+from apps.payments import idempotency, selectors, services, webhooks
 from apps.payments.errors import IdempotencyKeyRequired
 from apps.payments.rest.serializers import (
     PaymentListQuerySerializer,
     PaymentSerializer,
+    PendingPaymentSerializer,
     PurchaseInputSerializer,
     RefundInputSerializer,
     render_payment,
@@ -66,7 +68,9 @@ class PaymentListCreateView(GenericAPIView):
             "the payment method and commits the payment with a `payments.purchase_completed` "
             "event. Idempotent per user and `Idempotency-Key`: repeating a request replays its "
             "first response (header `Idempotent-Replayed: true`), failures included, and never "
-            "charges twice. Keys expire after 24 hours."
+            "charges twice. Keys expire after 24 hours. A payment method that needs the shopper's "
+            "action (Stripe 3-D Secure) answers 202 with the payment `pending` and its `next_action`; "
+            "the gateway's webhook completes it."
         ),
         parameters=[OpenApiParameter(
             IDEMPOTENCY_KEY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
@@ -75,6 +79,7 @@ class PaymentListCreateView(GenericAPIView):
         request=PurchaseInputSerializer,
         responses={
             201: PaymentSerializer,
+            202: PendingPaymentSerializer,
             400: problem("`idempotency_key_required`; `validation_error` (`errors` names each field); "
                          "`invalid_product` (`product_ids`: unknown or inactive); `mixed_currencies`."),
             401: NOT_AUTHENTICATED,
@@ -143,3 +148,41 @@ class PaymentRefundView(APIView):
         body.is_valid(raise_exception=True)
         payment = services.refund_payment(payment_id, restock=body.validated_data["restock"])
         return Response(PaymentSerializer(payment).data)
+
+
+class PaymentWebhookView(APIView):
+    """Signed deliveries from a payment gateway; the signature is the authentication."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    receivers = {webhooks.STRIPE: webhooks.receive_stripe}
+
+    @extend_schema(
+        summary="A payment gateway's webhook",
+        description=(
+            "Stripe (`provider` = `stripe`) posts its events here, signed with the endpoint's secret "
+            "(`STRIPE_WEBHOOK_SECRET`, header `Stripe-Signature`). Applied once per event id: "
+            "`payment_intent.succeeded` and `payment_intent.payment_failed` complete or fail a "
+            "pending payment, `charge.refunded` refunds it (without restock), "
+            "`charge.dispute.created` marks it disputed; other events are accepted and ignored."
+        ),
+        parameters=[
+            OpenApiParameter("provider", OpenApiTypes.STR, OpenApiParameter.PATH, enum=[webhooks.STRIPE],
+                             description="The gateway that sends the event."),
+            OpenApiParameter("Stripe-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="`t=<unix time>,v1=<HMAC-SHA256 of '<t>.<body>'>` (Stripe)."),
+        ],
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: None,
+            400: problem("`invalid_signature`: unsigned, tampered with, older than the tolerance "
+                         "(5 minutes), or delivered before; nothing changed."),
+            404: problem("`not_found`: no gateway of this name has webhooks."),
+        },
+    )
+    def post(self, request, provider):
+        receive = self.receivers.get(provider)
+        if receive is None:
+            raise NotFound("No payment gateway of this name has webhooks.")
+        receive(request.body, request.headers.get("Stripe-Signature"))
+        return HttpResponse(status=200)

@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from apps.inventory import interface as inventory
 from tests.support.users import authorization
 
-PURCHASE_DATABASES = ["products", "inventory", "payments"]
+# users too: without Kafka, a committed purchase's event reaches users' receipt handler in-process.
+PURCHASE_DATABASES = ["users", "products", "inventory", "payments"]
 VISA = "tok_visa"
 
 

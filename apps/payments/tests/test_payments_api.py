@@ -93,8 +93,10 @@ def test_staff_refund_a_payment_in_full_once(paid, staff):
     assert SandboxCharge.objects.get(pk=payment.provider_charge_id).amount_refunded == payment.amount
     event = OutboxEvent.objects.get(type="payments.refunded")
     assert event.key == payment_id
-    assert event.payload["data"] == {"payment_id": payment_id, "items": response.json()["items"],
-                                     "restock": True}
+    assert event.payload["data"] == {
+        "payment_id": payment_id, "user_id": response.json()["user_id"], "items": response.json()["items"],
+        "amount": response.json()["amount"], "currency": response.json()["currency"], "restock": True,
+    }
 
     again = staff.post(f"/api/v1/payments/{payment_id}/refund", {"restock": True}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "already_refunded")

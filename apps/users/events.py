@@ -1,0 +1,22 @@
+"""Events users handles: a receipt e-mail for each completed purchase and each refund (users owns
+the shoppers' e-mail addresses)."""
+
+from apps.common.events import Received
+from apps.payments.event_types import PurchaseCompleted, Refunded
+from apps.users import services
+
+
+def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
+    for event in events:
+        services.send_purchase_receipt(event.data.to_data())
+
+
+def on_refunded(events: list[Received[Refunded]]) -> None:
+    for event in events:
+        services.send_refund_receipt(event.data.to_data())
+
+
+HANDLERS = {
+    PurchaseCompleted: on_purchases_completed,
+    Refunded: on_refunded,
+}
