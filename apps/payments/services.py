@@ -67,9 +67,10 @@ class PurchaseResult:
 Render = Callable[[Payment], dict]
 
 
-def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Sequence[PurchaseLine],
-             token: str, render: Render) -> PurchaseResult:
-    """Run a purchase once per idempotency key; `render` turns the payment into the 201 body."""
+def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, fingerprint: str,
+             lines: Sequence[PurchaseLine], token: str, render: Render) -> PurchaseResult:
+    """Run a purchase once per idempotency key; `render` turns the payment into the 201 body.
+    `customer_email` is recorded on the payment as staff will look for it."""
     claimed = idempotency.claim(user_id, idempotency_key, fingerprint)
     if isinstance(claimed, idempotency.StoredResponse):
         return PurchaseResult(claimed, replayed=True)
@@ -77,7 +78,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     try:
         # A key taken over from a request that died resumes that request's payment: reserving
         # and charging are idempotent on the payment id, so nothing happens twice.
-        payment = key.payment or _open_payment(key, user_id, lines)
+        payment = key.payment or _open_payment(key, user_id, customer_email, lines)
         stored = _settle(key, payment, token, render)
     except ServiceUnavailable:
         _abandon(key)
@@ -89,7 +90,8 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     return PurchaseResult(stored)
 
 
-def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLine]) -> Payment:
+def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
+                  lines: Sequence[PurchaseLine]) -> Payment:
     catalogue = products.get_products(line.product_id for line in lines)
     invalid = [str(line.product_id) for line in lines
                if line.product_id not in catalogue or not catalogue[line.product_id].is_active]
@@ -101,12 +103,13 @@ def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLi
     amount = sum((catalogue[line.product_id].price * line.quantity for line in lines), Decimal(0))
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).create(
-            user_id=user_id, amount=amount.quantize(CENT), currency=currencies[0],
-            provider=get_provider().name,
+            user_id=user_id, customer_email=customer_email, amount=amount.quantize(CENT),
+            currency=currencies[0], provider=get_provider().name,
         )
         PaymentItem.objects.using(DB).bulk_create(
             PaymentItem(payment=payment, product_id=line.product_id, quantity=line.quantity,
-                        unit_price=catalogue[line.product_id].price)
+                        unit_price=catalogue[line.product_id].price, sku=catalogue[line.product_id].sku,
+                        name=catalogue[line.product_id].name)
             for line in lines
         )
         idempotency.bind_payment(key, payment)
@@ -193,8 +196,17 @@ def _problem(error: DomainError, **extra) -> dict:
     return problem_body(error.status, error.code, error.detail, **error.extra, **extra)
 
 
-def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
-    """Refund a succeeded payment in full; with `restock` its units go back on hand."""
+@dataclass(frozen=True)
+class Actor:
+    """The staff user doing something, as the payment and the ledger record them."""
+
+    id: UUID
+    email: str
+
+
+def refund_payment(payment_id: UUID, *, restock: bool, actor: Actor | None = None) -> Payment:
+    """Refund a succeeded payment in full; with `restock` its units go back on hand. The
+    `actor` is recorded on the payment and travels with the event to the ledger."""
     payment = Payment.objects.using(DB).filter(pk=payment_id).first()
     if payment is None:
         raise NotFound("No payment with this id.")
@@ -207,9 +219,14 @@ def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
         _check_refundable(payment)
         payment.status = Payment.Status.REFUNDED
         payment.refunded_at = timezone.now()
-        payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
-        emit("payments", REFUNDED, {"payment_id": str(payment.id), "items": _items_data(payment),
-                                    "restock": restock}, key=str(payment.id))
+        if actor is not None:
+            payment.refunded_by_id, payment.refunded_by_email = actor.id, actor.email
+        payment.save(using=DB, update_fields=["status", "refunded_at", "refunded_by_id", "refunded_by_email",
+                                              "updated_at"])
+        emit("payments", REFUNDED, {
+            "payment_id": str(payment.id), "items": _items_data(payment), "restock": restock,
+            "actor_id": str(actor.id) if actor else None, "actor_email": actor.email if actor else "",
+        }, key=str(payment.id))
         transaction.on_commit(metrics.REFUNDS.inc, using=DB)
     return payment
 

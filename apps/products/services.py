@@ -1,13 +1,16 @@
-"""Writes to the catalogue. Each runs in one transaction on the products database and
-invalidates the public catalogue cache once it commits."""
+"""Writes to the catalogue. Each runs in one transaction on the products database,
+invalidates the public catalogue cache once it commits, and emits `products.product_changed`
+for every product it creates or changes, in the same transaction."""
 
 from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 
+from apps.common.outbox import emit_many
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
+from apps.products.event_types import ProductChanged
 from apps.products.models import Category, Product, StockState
 
 
@@ -24,6 +27,14 @@ def create_category(*, name: str, slug: str, parent: Category | None) -> Categor
     return category
 
 
+def _announce(products: list[Product]) -> None:
+    emit_many("products", [
+        (ProductChanged.TYPE, ProductChanged(product_id=product.id, sku=product.sku, name=product.name,
+                                             status=product.status).to_data(), str(product.id))
+        for product in products
+    ])
+
+
 def _save(product: Product) -> Product:
     if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
         raise SkuTaken()
@@ -32,8 +43,15 @@ def _save(product: Product) -> Product:
             product.save()
     except IntegrityError:
         raise SkuTaken() from None  # a concurrent write took it
+    _announce([product])
     catalogue_cache.invalidate_on_commit()
     return product
+
+
+def save_product(product: Product) -> Product:
+    """Save a product edited as a whole (the admin's form)."""
+    with transaction.atomic(using="products"):
+        return _save(product)
 
 
 def create_product(**fields) -> Product:
@@ -52,6 +70,9 @@ def create_products_in_bulk(products: list[Product]) -> None:
         for product in products:
             product.in_stock = product.id in stocked
         Product.objects.bulk_create(products, ignore_conflicts=True)
+        # Announce only the rows this call inserted (a concurrent seed may have taken a SKU).
+        created = set(Product.objects.filter(pk__in=[p.id for p in products]).values_list("pk", flat=True))
+        _announce([product for product in products if product.id in created])
         catalogue_cache.invalidate_on_commit()
 
 
@@ -74,6 +95,7 @@ def deactivate_product(product_id: UUID) -> None:
         if product.status != Product.Status.INACTIVE:
             product.status = Product.Status.INACTIVE
             product.save(update_fields=["status", "updated_at"])
+            _announce([product])
             catalogue_cache.invalidate_on_commit()
 
 

@@ -17,6 +17,11 @@ class StaffStockSerializer(PublicStockSerializer):
     low_stock_threshold = serializers.IntegerField(read_only=True)
 
 
+class LowStockSerializer(StaffStockSerializer):
+    sku = serializers.CharField(read_only=True, help_text="The product's SKU, from the product events.")
+    name = serializers.CharField(read_only=True, help_text="The product's name, from the product events.")
+
+
 class StockSerializer(PublicStockSerializer):
     """GET /inventory/{id} as documented: one shape, whose staff-only fields others never get."""
 
@@ -44,6 +49,6 @@ class AdjustmentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StockAdjustment
-        fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "on_hand_after",
-                  "created_at"]
+        fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "actor_email",
+                  "on_hand_after", "created_at"]
         read_only_fields = fields

@@ -11,6 +11,7 @@ from apps.inventory import selectors, services
 from apps.inventory.rest.serializers import (
     AdjustmentInputSerializer,
     AdjustmentSerializer,
+    LowStockSerializer,
     PublicStockSerializer,
     StaffStockSerializer,
     StockSerializer,
@@ -72,17 +73,20 @@ class AdjustmentsView(generics.ListAPIView):
     )
     def post(self, request, product_id: UUID):
         data = _validated(AdjustmentInputSerializer, request)
-        entry = services.adjust_stock(product_id, data["delta"], data["reason"], actor_id=request.user.id)
+        entry = services.adjust_stock(product_id, data["delta"], data["reason"], actor_id=request.user.id,
+                                      actor_email=request.auth.get("email") or "")
         return Response(AdjustmentSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
     summary="Products at or under their low-stock threshold (staff)",
-    responses={200: StaffStockSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+    description="Every active product has a record from its creation (through `products.product_changed`), "
+                "so products that never received stock are listed too; deactivated products are not.",
+    responses={200: LowStockSerializer(many=True), 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
 )
 class LowStockView(generics.ListAPIView):
     permission_classes = [IsStaff]
-    serializer_class = StaffStockSerializer
+    serializer_class = LowStockSerializer
 
     def get_queryset(self):
         return selectors.low_stock()
