@@ -39,4 +39,3 @@ def test_purchase_completed_turns_the_reservation_into_a_sale_once(kafka_setting
     record = StockRecord.objects.get(product_id=product_id)
     assert (record.on_hand, record.reserved) == (7, 0)
     assert consumer.stats.skipped >= 1  # the second copy
-
