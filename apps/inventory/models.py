@@ -17,7 +17,10 @@ class StockRecord(models.Model):
     product_id = models.UUIDField(primary_key=True)
     sku = models.CharField("SKU", max_length=64, blank=True, db_index=True)
     name = models.CharField(max_length=200, blank=True)
-    product_status = models.CharField(max_length=8, blank=True, help_text="The catalogue's status.")
+    product_status = models.CharField(
+        max_length=8, blank=True, choices=[("active", "Active"), ("inactive", "Inactive")],
+        help_text="The catalogue's status.",
+    )
     # The time of the product event applied last: an older one arriving late is ignored.
     product_as_of = models.DateTimeField(null=True, blank=True, editable=False)
     # 64-bit: repeated receipts and adjustments cannot overflow them.
@@ -72,6 +75,8 @@ class StockAdjustment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "ledger entry"
+        verbose_name_plural = "stock ledger"
         indexes = [models.Index(fields=["stock", "-created_at"], name="inventory_ledger_by_product")]
         constraints = [
             # A sale, refund or receipt of one reference changes a product's stock once.

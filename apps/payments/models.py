@@ -67,7 +67,7 @@ class PaymentItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.name or self.product_id}"
 
 
 class IdempotencyKey(models.Model):
