@@ -99,6 +99,22 @@ def deactivate_product(product_id: UUID) -> None:
             catalogue_cache.invalidate_on_commit()
 
 
+def announce_products(batch_size: int = 1000):
+    """Emit `products.product_changed` for every product, a batch per transaction; yield how many
+    each batch announced. For consumers that start late (inventory's read model after an
+    upgrade): applying a product's current state again changes nothing."""
+    last = None
+    while True:
+        with transaction.atomic(using="products"):
+            products = Product.objects.order_by("pk")
+            batch = list((products.filter(pk__gt=last) if last else products)[:batch_size])
+            if not batch:
+                return
+            _announce(batch)
+        last = batch[-1].pk
+        yield len(batch)
+
+
 def record_stock(product_id: UUID, available: int, as_of: datetime) -> None:
     """Apply a stock level reported by inventory; an older report than the last one is ignored."""
     with transaction.atomic(using="products"):

@@ -2,15 +2,17 @@
 embedded mode (in-process dispatch after commit) and through Kafka."""
 
 import uuid
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from apps.common.relay import relay_outbox
 from apps.inventory import selectors
 from apps.inventory.models import StockRecord
 from apps.products import services as product_services
 from apps.products.event_types import ProductChanged
-from apps.products.models import OutboxEvent
+from apps.products.models import OutboxEvent, Product
 from tests.events.conftest import caught_up, running_consumer, wait_until
 
 
@@ -45,3 +47,19 @@ def test_a_new_product_reaches_inventory_through_kafka(kafka_settings, kafka_bro
     assert (record.sku, record.name, record.product_status) == (product.sku, "Rake", "active")
     assert record.on_hand == 0
     assert product.id in set(selectors.low_stock().values_list("product_id", flat=True))
+
+
+@pytest.mark.django_db(databases=["products", "inventory"], transaction=True)
+def test_announce_products_lets_inventory_catch_up_on_products_it_never_heard_of():
+    """Products made before inventory consumed their events (an upgrade): the command backfills."""
+    old = [Product.objects.create(sku=f"OLD-{n}", name=f"Old {n}", price="1.00") for n in range(3)]
+    assert not StockRecord.objects.exists()
+
+    out = StringIO()
+    call_command("announce_products", batch_size=2, stdout=out, stderr=StringIO())
+    call_command("announce_products", stdout=StringIO(), stderr=StringIO())  # again: no change
+
+    assert "3 product(s) announced" in out.getvalue()
+    assert sorted(StockRecord.objects.values_list("sku", "name", "on_hand")) == [
+        (f"OLD-{n}", f"Old {n}", 0) for n in range(3)]
+    assert {product.id for product in old} <= set(selectors.low_stock().values_list("product_id", flat=True))
