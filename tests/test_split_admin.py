@@ -142,11 +142,14 @@ def test_split_admins_ask_each_other_through_the_interfaces(own_default_database
     try:
         users_grpc = start_grpc_server("split-admin2-users-grpc", database_env(["users"]))
         servers.append(users_grpc)
-        products_grpc = start_grpc_server("split-admin2-products-grpc", database_env(["products"]))
+        users = {"USERS_GRPC_TARGET": users_grpc.address}
+        products_grpc = start_grpc_server("split-admin2-products-grpc",
+                                          {**database_env(["products"]), **users})
         servers.append(products_grpc)
-        inventory_grpc = start_grpc_server("split-admin2-inventory-grpc", database_env(["inventory"]))
+        inventory_grpc = start_grpc_server("split-admin2-inventory-grpc", {
+            **database_env(["inventory"]), **users, "PRODUCTS_GRPC_TARGET": products_grpc.address})
         servers.append(inventory_grpc)
-        common = {"DATABASE_URL": own_default_database, "USERS_GRPC_TARGET": users_grpc.address}
+        common = {"DATABASE_URL": own_default_database, **users}
         inventory = start_http_server("split-admin2-inventory", {
             **database_env(["inventory"]), **common, "PRODUCTS_GRPC_TARGET": products_grpc.address})
         servers.append(inventory)
