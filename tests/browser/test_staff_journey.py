@@ -1,5 +1,6 @@
 """A staff member runs the shop from the admin in a real browser; the REST API shows each step."""
 
+import itertools
 import uuid
 
 import pytest
@@ -12,12 +13,17 @@ from tests.support.users import StaffFactory, UserFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
 
 
-def snap(page, name):
-    """A screenshot of every step, kept with the test artifacts (not committed)."""
+@pytest.fixture
+def snap(page):
+    """`snap(name)`: a screenshot of the step, numbered, kept with the test artifacts (not committed)."""
     folder = ARTIFACTS / "browser" / "staff-journey"
     folder.mkdir(parents=True, exist_ok=True)
-    snap.count = getattr(snap, "count", 0) + 1
-    page.screenshot(path=folder / f"{snap.count:02d}-{name}.png", full_page=True)
+    steps = itertools.count(1)
+
+    def take(name):
+        page.screenshot(path=folder / f"{next(steps):02d}-{name}.png", full_page=True)
+
+    return take
 
 
 def save_and_expect_success(page):
@@ -32,13 +38,13 @@ def run_action(page, action, *selected):
     page.click("button[name=index]")
 
 
-def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, api):
+def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, api, snap):
     staff = StaffFactory(is_superuser=True)
     shopper = UserFactory()
     sku = f"GT-{uuid.uuid4().hex[:8]}"
     sign_in(page, staff.email)
     expect(page.locator("#content")).to_contain_text("Operations")
-    snap(page, "index")
+    snap("index")
 
     # A category: the slug is filled in from the name as staff type it.
     page.goto("/admin/products/category/add/")
@@ -64,7 +70,7 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
 
     product_id = product["id"]
     staff_token = api.token(staff.email)
-    snap(page, "product-saved")
+    snap("product-saved")
 
     # Never stocked, yet its stock record exists from the product event: it is low on stock.
     low = api.call("GET", "inventory/low-stock?page_size=100", token=staff_token)["results"]
@@ -72,13 +78,13 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
         {key: row[key] for key in ("product_id", "sku", "name", "available")} for row in low]
     page.goto("/admin/inventory/stockrecord/?low_stock=yes")
     expect(page.locator("#result_list")).to_contain_text(sku)
-    snap(page, "low-stock")
+    snap("low-stock")
 
     # Found by its SKU, its first units, then a correction, through the adjust action.
     page.goto(f"/admin/inventory/stockrecord/?q={sku}")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list")).to_contain_text("Pruning shears")
-    snap(page, "stock-search")
+    snap("stock-search")
     for delta, reason in [("10", "first delivery"), ("-2", "two damaged in transit")]:
         run_action(page, "adjust_stock", product_id)
         page.fill("#id_delta", delta)
@@ -107,23 +113,23 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.goto(f"/admin/payments/payment/?q={shopper.email}")
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
     assert shopper.email in row.inner_text() and "73.50" in row.inner_text()
-    snap(page, "payment-search")
+    snap("payment-search")
     page.click(f"#result_list tr:has-text('{payment['id']}') a:has-text('{shopper.email}')")
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
     expect(page.locator("input[name=_save]")).to_have_count(0)  # read-only: no Save
-    snap(page, "payment")
+    snap("payment")
 
     # The Refund button asks first: amount, lines, restock.
     page.click("a.refund-link")
     expect(page.locator("#content")).to_contain_text("73.50 USD")
     expect(page.locator(".refund-payment")).to_contain_text("Pruning shears")
     expect(page.locator("input[name=restock]")).to_be_checked()
-    snap(page, "refund-confirmation")
+    snap("refund-confirmation")
     page.click("input[type=submit][value=Refund]")
     assert "refunded and its units put back on hand" in page.wait_for_selector(
         ".messagelist .success").inner_text()
     expect(page.locator(".field-refunded_by_email")).to_contain_text(staff.email)
-    snap(page, "payment-refunded")
+    snap("payment-refunded")
 
     refunded = api.call("GET", f"payments/{payment['id']}", token=shopper_token)
     assert refunded["status"] == "refunded"
@@ -135,14 +141,14 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
     cells = {cell.inner_text().strip() for cell in row.query_selector_all("td")}
     assert {"Refund", "3", "Pruning shears", staff.email} <= cells
-    snap(page, "ledger")
+    snap("ledger")
 
     # Deleting the sold product deactivates it: payments and inventory keep it.
     page.goto(f"/admin/products/product/{product_id}/change/")
     expect(page.locator("#product-stock")).to_contain_text("8 available")
-    snap(page, "product-with-stock")
+    snap("product-with-stock")
     page.click("a.deletelink")
-    snap(page, "deactivate-confirmation")
+    snap("deactivate-confirmation")
     page.click("input[type=submit][value='Yes, deactivate it']")
     assert "was deactivated" in page.wait_for_selector(".messagelist .success").inner_text()
     assert api.call("GET", f"products/{product_id}", token=staff_token)["status"] == "inactive"
@@ -151,4 +157,4 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
     page.goto(f"/admin/inventory/stockrecord/?q={sku}")
     expect(page.locator("#result_list")).to_contain_text("Inactive")
-    snap(page, "stock-after-deactivation")
+    snap("stock-after-deactivation")
