@@ -46,9 +46,14 @@ class AdjustmentInputSerializer(serializers.Serializer):
 
 class AdjustmentSerializer(serializers.ModelSerializer):
     product_id = serializers.UUIDField(read_only=True)
+    actor_email = serializers.SerializerMethodField(
+        help_text="The staff user's e-mail (adjustments, refunds from the admin); else null.")
 
     class Meta:
         model = StockAdjustment
         fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "actor_email",
                   "on_hand_after", "created_at"]
         read_only_fields = fields
+
+    def get_actor_email(self, entry) -> str | None:
+        return entry.actor_email or None
