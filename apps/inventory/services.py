@@ -162,16 +162,21 @@ def record_products(changes: Iterable[tuple[ProductChanged, datetime]]) -> None:
     if not newest:
         return
     with transaction.atomic(using=DB):
-        records = _locked_records(newest, create_missing=True)
-        changed = []
+        StockRecord.objects.using(DB).bulk_create([
+            StockRecord(product_id=product_id, sku=change.sku, name=change.name, product_status=change.status,
+                        product_as_of=as_of)
+            for product_id, (change, as_of) in newest.items()
+        ], ignore_conflicts=True, batch_size=CHUNK_SIZE)
+        records = _locked_records(newest, create_missing=False)
+        stale = []
         for product_id, (change, as_of) in newest.items():
             record = records[product_id]
             if record.product_as_of is None or record.product_as_of < as_of:
                 record.sku, record.name, record.product_status = change.sku, change.name, change.status
                 record.product_as_of = as_of
-                changed.append(record)
+                stale.append(record)
         StockRecord.objects.using(DB).bulk_update(
-            changed, ["sku", "name", "product_status", "product_as_of"], batch_size=CHUNK_SIZE,
+            stale, ["sku", "name", "product_status", "product_as_of"], batch_size=CHUNK_SIZE,
         )
 
 

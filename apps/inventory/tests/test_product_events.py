@@ -5,6 +5,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.common.events import CloudEvent, InvalidEvent
 from apps.common.outbox import apply_event
@@ -62,6 +65,17 @@ class TestProductChanged:
         assert (record.on_hand, record.product_status) == (5, "inactive")
         services.adjust_stock(product_id, -5, "written off", actor_id=None)
         assert product_id not in set(selectors.low_stock().values_list("product_id", flat=True))
+
+    def test_a_batch_costs_the_same_statements_whatever_its_size(self):
+        def statements(count):
+            now = timezone.now()
+            changes = [(ProductChanged(uuid.uuid4(), f"B-{uuid.uuid4().hex[:8]}", "Bulk", "active"), now)
+                       for _ in range(count)]
+            with CaptureQueriesContext(connections["inventory"]) as queries:
+                services.record_products(changes)
+            return len(queries)
+
+        assert statements(2) == statements(50)
 
     @pytest.mark.parametrize("data", [
         {}, {"product_id": "nope", "sku": "A", "name": "B", "status": "active"},
