@@ -35,12 +35,13 @@ PRODUCTION = is_production()
 SECRET_KEY = secret("DJANGO_SECRET_KEY", PRODUCTION)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+SHOP_NAME = env_str("SHOP_NAME", "Shop")  # the admin's header and title
 
 # Every app is installed in every mode (as Sentry does): imports, migration state and content
 # types stay the same; what a process serves is gated by SERVICE_APPS in urls, admin and router.
 INSTALLED_APPS = [
     "apps.common",
-    "django.contrib.admin.apps.SimpleAdminConfig",  # admin modules load per served app
+    "apps.common.admin_site.ShopAdminConfig",  # admin modules load per served app
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -6,12 +6,15 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 
 import psycopg
 import pytest
 import requests
 from django.conf import settings
 
+from apps.inventory.models import StockRecord
+from apps.products.models import Product
 from apps.users.models import User
 from config.service_apps import DOMAIN_APPS
 from tests.support.processes import (
@@ -105,7 +108,9 @@ def test_staff_sign_in_to_a_products_process_with_their_users_account(own_defaul
             "USERS_GRPC_TARGET": users_grpc.address})
 
         session = sign_in(products.url, staff.email)
-        assert admin_index_apps(session, products.url) == {"products", "common"}
+        assert admin_index_apps(session, products.url) == {"products"}
+        operations = session.get(f"{products.url}/admin/", timeout=10).text
+        assert "Operations" in operations and "Products: Outbox events" in operations
         assert session.get(f"{products.url}/admin/products/product/", timeout=10).status_code == 200
         assert session.get(f"{products.url}/admin/users/user/", timeout=10).status_code == 404
 
@@ -119,3 +124,54 @@ def test_staff_sign_in_to_a_products_process_with_their_users_account(own_defaul
         if products is not None:
             products.stop()
         users_grpc.stop()
+
+
+def csrf_post(session, url, data) -> requests.Response:
+    form = session.get(url, timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    return session.post(url, data={"csrfmiddlewaretoken": token, **data}, timeout=20, allow_redirects=False)
+
+
+@pytest.mark.django_db(databases=["default", "users", "products", "inventory"], transaction=True)
+def test_split_admins_ask_each_other_through_the_interfaces(own_default_database):
+    """Inventory's admin stocks only products the catalogue knows (asked over gRPC); products'
+    admin shows a product's stock (asked over gRPC) and no link to an admin it does not serve."""
+    staff = StaffFactory()
+    product = Product.objects.using("products").create(sku="SPLIT-1", name="Split rake", price="3.00")
+    servers = []
+    try:
+        users_grpc = start_grpc_server("split-admin2-users-grpc", database_env(["users"]))
+        servers.append(users_grpc)
+        users = {"USERS_GRPC_TARGET": users_grpc.address}
+        products_grpc = start_grpc_server("split-admin2-products-grpc",
+                                          {**database_env(["products"]), **users})
+        servers.append(products_grpc)
+        inventory_grpc = start_grpc_server("split-admin2-inventory-grpc", {
+            **database_env(["inventory"]), **users, "PRODUCTS_GRPC_TARGET": products_grpc.address})
+        servers.append(inventory_grpc)
+        common = {"DATABASE_URL": own_default_database, **users}
+        inventory = start_http_server("split-admin2-inventory", {
+            **database_env(["inventory"]), **common, "PRODUCTS_GRPC_TARGET": products_grpc.address})
+        servers.append(inventory)
+        products = start_http_server("split-admin2-products", {
+            **database_env(["products"]), **common, "INVENTORY_GRPC_TARGET": inventory_grpc.address})
+        servers.append(products)
+
+        session = sign_in(inventory.url, staff.email)
+        add_url = f"{inventory.url}/admin/inventory/stockrecord/add/"
+        unknown = csrf_post(session, add_url, {"product_id": str(uuid.uuid4()), "on_hand": "5",
+                                               "reason": "typo"})
+        assert unknown.status_code == 200 and "The catalogue has no product with this id" in unknown.text
+        added = csrf_post(session, add_url, {"product_id": str(product.id), "on_hand": "5",
+                                             "reason": "delivery"})
+        assert added.status_code == 302, added.text[-2000:]
+        record = StockRecord.objects.using("inventory").get(product_id=product.id)
+        assert (record.on_hand, record.sku, record.name) == (5, "SPLIT-1", "Split rake")
+
+        page = sign_in(products.url, staff.email).get(
+            f"{products.url}/admin/products/product/{product.id}/change/", timeout=10)
+        assert "5 available (5 on hand, 0 reserved)" in page.text
+        assert "/admin/inventory/" not in page.text
+    finally:
+        for server in reversed(servers):
+            server.stop()

@@ -1,7 +1,9 @@
-"""Operators' view of the event plumbing: outbox backlogs and dead letters (read-only).
+"""Operators' view of the event plumbing: outbox backlogs, processed events and dead letters
+(read-only; the admin site lists them under "Operations").
 
 Loaded in every process by config.urls. Each publishing app registers its outbox with
-`OutboxEventAdmin` in its own admin module.
+`OutboxEventAdmin`, and each consuming app its processed events with `ProcessedEventAdmin`, in
+its own admin module.
 """
 
 from django.contrib import admin, messages
@@ -46,6 +48,14 @@ class OutboxEventAdmin(ReadOnlyAdmin):
         else:
             self.message_user(request, "Backlog: every event has been relayed.", messages.INFO)
         return super().changelist_view(request, extra_context)
+
+
+class ProcessedEventAdmin(ReadOnlyAdmin):
+    list_display = ["processed_at", "type", "event_id"]
+    list_filter = ["type", "processed_at"]
+    search_fields = ["=event_id"]
+    ordering = ["-processed_at"]
+    show_full_result_count = False
 
 
 @admin.register(DeadLetter)

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EXPORTER_PORT = 9100
 # Apps that publish events through an outbox table (`apps.<app>.models.OutboxEvent`).
-PUBLISHING_APPS = ("inventory", "payments")
+PUBLISHING_APPS = ("inventory", "payments", "products")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # --- Business ----------------------------------------------------------------------------------

@@ -1,20 +1,24 @@
 """Admin for this app; imported by config.urls only where the app is served.
 
 Stock changes only through the services (ledger + event), so the stock pages are read-only and
-the changes are actions with a small form.
+the changes are actions with a small form. Products are shown and searched by the SKU and name
+the stock record keeps from the product events: no call to products per row.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
-from apps.common.admin import OutboxEventAdmin
+from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin
 from apps.common.errors import DomainError
 from apps.inventory import services
 from apps.inventory.models import (
     OutboxEvent,
+    ProcessedEvent,
     Reservation,
     ReservationLine,
     SaleShortfall,
@@ -22,6 +26,7 @@ from apps.inventory.models import (
     StockRecord,
 )
 from apps.inventory.rest.serializers import MAX_QUANTITY
+from apps.products import interface as products
 
 
 class ReadOnlyAdminMixin:
@@ -43,17 +48,19 @@ class LowStockFilter(admin.SimpleListFilter):
         return [("yes", "At or under threshold"), ("no", "Above threshold")]
 
     def queryset(self, request, queryset):
-        at_or_under = {"available_units__lte": F("low_stock_threshold")}
+        # As `selectors.low_stock`: a deactivated product is not restocked, so it is not low.
+        low = Q(available_units__lte=F("low_stock_threshold")) & ~Q(product_status="inactive")
         if self.value() == "yes":
-            return queryset.filter(**at_or_under)
+            return queryset.filter(low)
         if self.value() == "no":
-            return queryset.exclude(**at_or_under)
+            return queryset.exclude(low)
         return queryset
 
 
 class StockAdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StockAdjustment
-    fields = ["created_at", "kind", "delta", "on_hand_after", "reason", "reference", "actor_id"]
+    fields = ["created_at", "kind", "delta", "on_hand_after", "reason", "reference", "actor_email",
+              "actor_id"]
     readonly_fields = fields
     ordering = ["-created_at"]
     extra = 0
@@ -75,7 +82,8 @@ class ThresholdForm(forms.Form):
 
 
 class NewStockForm(forms.ModelForm):
-    """A product inventory has not seen yet: its first units, as a ledger adjustment."""
+    """The first units of a product the catalogue knows (checked through its interface) whose
+    record its product event has not made yet, as a ledger adjustment."""
 
     on_hand = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, label="Units on hand")
     reason = forms.CharField(max_length=255, initial="initial stock")
@@ -85,12 +93,22 @@ class NewStockForm(forms.ModelForm):
         fields = ["product_id"]
         help_texts = {"product_id": "The product's id, as the catalogue shows it."}
 
+    def clean_product_id(self):
+        product_id = self.cleaned_data["product_id"]
+        self.product = products.get_products([product_id]).get(product_id)
+        if self.product is None:
+            raise forms.ValidationError("The catalogue has no product with this id.")
+        return product_id
+
 
 @admin.register(StockRecord)
 class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["product_id", "on_hand", "reserved", "available", "low_stock_threshold", "updated_at"]
-    list_filter = [LowStockFilter]
-    search_fields = ["product_id"]
+    list_display = ["product", "name", "product_status", "on_hand", "reserved", "available",
+                    "low_stock_threshold", "updated_at"]
+    list_filter = [LowStockFilter, "product_status"]
+    search_fields = ["sku", "name", "product_id"]
+    fields = ["product_id", "sku", "name", "product_status", "on_hand", "reserved", "low_stock_threshold",
+              "updated_at"]
     inlines = [StockAdjustmentInline]
     actions = ["adjust_stock", "set_low_stock_threshold"]
 
@@ -105,13 +123,27 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return NewStockForm
         return super().get_form(request, obj, change, **kwargs)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if object_id is None:
+            # The add form asks products whether the product exists, which it may not do inside
+            # an inventory transaction (the admin's default); the service opens its own.
+            return self._changeform_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_fields(self, request, obj=None):
+        return list(NewStockForm.base_fields) if obj is None else super().get_fields(request, obj)
+
+    @admin.display(description="SKU", ordering="sku")
+    def product(self, record):
+        return record.sku or record.product_id  # a record made before its product's event
+
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # a new record has no ledger yet
 
     def save_model(self, request, obj, form, change):
         # Through the service, so the first units have their ledger entry and event too.
-        services.adjust_stock(obj.product_id, form.cleaned_data["on_hand"], form.cleaned_data["reason"],
-                              actor_id=request.user.pk)
+        services.create_stock_record(form.product, form.cleaned_data["on_hand"], form.cleaned_data["reason"],
+                                     actor_id=request.user.pk, actor_email=request.user.email)
 
     @admin.display(ordering="available_units")
     def available(self, record):
@@ -124,7 +156,8 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description="Adjust stock of the selected products…", permissions=["adjust"])
     def adjust_stock(self, request, queryset):
         def apply(record, data):
-            services.adjust_stock(record.product_id, data["delta"], data["reason"], actor_id=request.user.pk)
+            services.adjust_stock(record.product_id, data["delta"], data["reason"], actor_id=request.user.pk,
+                                  actor_email=request.user.email)
 
         return self._with_form(request, queryset, AdjustStockForm, apply, "Adjust stock")
 
@@ -149,12 +182,35 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             try:
                 apply(record, form.cleaned_data)
             except DomainError as exc:
-                refused.append(f"{record.product_id}: {exc.detail}")
+                refused.append(f"{record}: {exc.detail}")
         done = len(queryset) - len(refused)
         self.message_user(request, f"{title}: {done} product(s) changed.", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.ERROR)
         return None
+
+
+@admin.register(StockAdjustment)
+class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every change of `on_hand`, across products: who, what, why."""
+
+    list_display = ["created_at", "sku", "name", "kind", "delta", "on_hand_after", "reason", "reference",
+                    "actor_email"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["stock"]
+    search_fields = ["stock__sku", "stock__name", "stock__product_id", "reference", "actor_email"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    show_full_result_count = False
+
+    @admin.display(description="SKU", ordering="stock__sku")
+    def sku(self, entry):
+        url = reverse("admin:inventory_stockrecord_change", args=[entry.stock_id])
+        return format_html('<a href="{}">{}</a>', url, entry.stock.sku or entry.stock_id)
+
+    @admin.display(ordering="stock__name")
+    def name(self, entry):
+        return entry.stock.name
 
 
 class ReservationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -191,3 +247,4 @@ class SaleShortfallAdmin(admin.ModelAdmin):
 
 
 admin.site.register(OutboxEvent, OutboxEventAdmin)
+admin.site.register(ProcessedEvent, ProcessedEventAdmin)

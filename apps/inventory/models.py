@@ -7,9 +7,22 @@ from apps.common.outbox import OutboxEventBase, ProcessedEventBase
 
 
 class StockRecord(models.Model):
-    """Units of one product: `on_hand` in the warehouse, `reserved` for unpaid checkouts."""
+    """Units of one product: `on_hand` in the warehouse, `reserved` for unpaid checkouts.
+
+    It also keeps what staff know the product by (SKU, name, status): a read model fed by
+    `products.product_changed`, which creates the record of every new product, so lists show
+    and search names without asking products per row, and never-stocked products are low on stock.
+    """
 
     product_id = models.UUIDField(primary_key=True)
+    sku = models.CharField("SKU", max_length=64, blank=True, db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    product_status = models.CharField(
+        max_length=8, blank=True, choices=[("active", "Active"), ("inactive", "Inactive")],
+        help_text="The catalogue's status.",
+    )
+    # The time of the product event applied last: an older one arriving late is ignored.
+    product_as_of = models.DateTimeField(null=True, blank=True, editable=False)
     # 64-bit: repeated receipts and adjustments cannot overflow them.
     on_hand = models.BigIntegerField(default=0)
     reserved = models.BigIntegerField(default=0)
@@ -31,7 +44,7 @@ class StockRecord(models.Model):
         ]
 
     def __str__(self):
-        return str(self.product_id)
+        return f"{self.sku} {self.name}" if self.sku else str(self.product_id)
 
     @property
     def available(self) -> int:
@@ -55,12 +68,15 @@ class StockAdjustment(models.Model):
     delta = models.IntegerField()
     reason = models.CharField(max_length=255, blank=True)
     actor_id = models.UUIDField(null=True, blank=True)  # the staff user; None for events
+    actor_email = models.EmailField(blank=True)  # the staff user's e-mail at the time
     reference = models.CharField(max_length=255, blank=True)  # payment id, receipt number, ...
     on_hand_after = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "ledger entry"
+        verbose_name_plural = "stock ledger"
         indexes = [models.Index(fields=["stock", "-created_at"], name="inventory_ledger_by_product")]
         constraints = [
             # A sale, refund or receipt of one reference changes a product's stock once.

@@ -31,9 +31,11 @@ def ledger(product_id: UUID) -> QuerySet[StockAdjustment]:
 
 
 def low_stock() -> QuerySet[StockRecord]:
-    """Records whose available units are at or under their threshold, the emptiest first."""
+    """Records whose available units are at or under their threshold, the emptiest first; a
+    deactivated product is no longer restocked, so it is left out."""
     return (
         StockRecord.objects.using(DB)
+        .exclude(product_status="inactive")
         .alias(available_units=F("on_hand") - F("reserved"))
         .filter(available_units__lte=F("low_stock_threshold"))
         .order_by("available_units", "product_id")

@@ -8,7 +8,7 @@ writes a ledger row, and every change of `on_hand` or `reserved` emits
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from uuid import UUID
 
@@ -29,6 +29,8 @@ from apps.inventory.models import (
     StockAdjustment,
     StockRecord,
 )
+from apps.products.event_types import ProductChanged
+from apps.products.interface import ProductInfo
 
 logger = logging.getLogger(__name__)
 
@@ -188,9 +190,12 @@ def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
         _save_and_announce(records[product_id] for product_id in sorted(touched))
 
 
-def restock_refund(reference: str, lines: Iterable[StockLine]) -> None:
-    """Put refunded units back on hand (ledger `refund`), once per reference."""
-    _add_on_hand(Kind.REFUND, reference, _quantities(lines), reason="Refund restock")
+def restock_refund(reference: str, lines: Iterable[StockLine], actor_id: UUID | None = None,
+                   actor_email: str = "") -> None:
+    """Put refunded units back on hand (ledger `refund`, naming the staff who refunded), once
+    per reference."""
+    _add_on_hand(Kind.REFUND, reference, _quantities(lines), reason="Refund restock",
+                 actor_id=actor_id, actor_email=actor_email)
 
 
 def receive_stock(reference: str, lines: Iterable[StockLine], reason: str) -> None:
@@ -200,7 +205,52 @@ def receive_stock(reference: str, lines: Iterable[StockLine], reason: str) -> No
     _add_on_hand(Kind.RECEIPT, reference, _quantities(lines), reason=reason)
 
 
-def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None) -> StockAdjustment:
+def record_products(changes: Iterable[tuple[ProductChanged, datetime]]) -> None:
+    """Apply catalogue changes, each with the time it happened, in one transaction.
+
+    A product seen for the first time gets its stock record (zero units), so it shows in
+    low-stock lists before any stock arrives. A change older than the one a record holds (a
+    late or re-delivered event) is ignored, so applying any batch twice, in any order, is a no-op.
+    """
+    newest: dict[UUID, tuple[ProductChanged, datetime]] = {}
+    for change, as_of in changes:
+        if change.product_id not in newest or as_of > newest[change.product_id][1]:
+            newest[change.product_id] = (change, as_of)
+    if not newest:
+        return
+    with transaction.atomic(using=DB):
+        StockRecord.objects.using(DB).bulk_create([
+            StockRecord(product_id=product_id, sku=change.sku, name=change.name, product_status=change.status,
+                        product_as_of=as_of)
+            for product_id, (change, as_of) in newest.items()
+        ], ignore_conflicts=True, batch_size=CHUNK_SIZE)
+        records = _locked_records(newest, create_missing=False)
+        stale = []
+        for product_id, (change, as_of) in newest.items():
+            record = records[product_id]
+            if record.product_as_of is None or record.product_as_of < as_of:
+                record.sku, record.name, record.product_status = change.sku, change.name, change.status
+                record.product_as_of = as_of
+                stale.append(record)
+        StockRecord.objects.using(DB).bulk_update(
+            stale, ["sku", "name", "product_status", "product_as_of"], batch_size=CHUNK_SIZE,
+        )
+
+
+def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_id: UUID | None,
+                        actor_email: str = "") -> StockAdjustment:
+    """The first units of a product the catalogue knows (staff adding stock by hand)."""
+    with transaction.atomic(using=DB):
+        record = _locked_records([product.id], create_missing=True)[product.id]
+        if record.product_as_of is None:  # no product event yet: take the catalogue's answer
+            record.sku, record.name = product.sku, product.name
+            record.product_status = "active" if product.is_active else "inactive"
+            record.save(using=DB, update_fields=["sku", "name", "product_status"])
+        return adjust_stock(product.id, on_hand, reason, actor_id, actor_email)
+
+
+def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None,
+                 actor_email: str = "") -> StockAdjustment:
     """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
     if delta == 0:
         raise DomainError("An adjustment must change stock: delta cannot be 0.")
@@ -214,7 +264,7 @@ def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | Non
         record.on_hand += delta
         entry = StockAdjustment.objects.using(DB).create(
             stock=record, kind=Kind.ADJUSTMENT, delta=delta, reason=reason, actor_id=actor_id,
-            on_hand_after=record.on_hand,
+            actor_email=actor_email, on_hand_after=record.on_hand,
         )
         _save_and_announce([record])
     return entry
@@ -331,7 +381,8 @@ def _give_back(reservations: list[Reservation], status: str) -> None:
     )
 
 
-def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str) -> None:
+def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str,
+                 actor_id: UUID | None = None, actor_email: str = "") -> None:
     applied = StockAdjustment.objects.using(DB).filter(kind=kind, reference=reference)
     if applied.exists():
         return
@@ -346,7 +397,8 @@ def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason:
             record.on_hand += quantities[product_id]
             entries.append(StockAdjustment(
                 stock=record, kind=kind, delta=quantities[product_id], reason=reason,
-                reference=reference, on_hand_after=record.on_hand,
+                reference=reference, actor_id=actor_id, actor_email=actor_email,
+                on_hand_after=record.on_hand,
             ))
         _write_ledger(entries)
         _save_and_announce(records.values())

@@ -73,18 +73,24 @@ class Refunded(EventData):
     user_id: UUID | None = None
     amount: Decimal | None = None
     currency: str | None = None
+    # The staff user who refunded it, for the ledger; None for a refund the gateway reported.
+    actor_id: UUID | None = None
+    actor_email: str = ""
 
     def to_data(self) -> dict:
         data = {"payment_id": str(self.payment_id), "items": [item.to_data() for item in self.items],
                 "restock": self.restock}
         if self.user_id is not None:
             data.update(user_id=str(self.user_id), amount=str(self.amount), currency=self.currency)
-        return data
+        return {**data, "actor_id": str(self.actor_id) if self.actor_id else None,
+                "actor_email": self.actor_email}
 
     @classmethod
     def from_data(cls, data) -> "Refunded":
         with reading(cls.TYPE):
             receipt = (UUID(data["user_id"]), Decimal(data["amount"]), str(data["currency"])) \
                 if "user_id" in data else (None, None, None)
+            actor_id = data.get("actor_id")
             return cls(UUID(data["payment_id"]), _items(data["items"]), strict_bool(data["restock"]),
-                       *receipt)
+                       *receipt, actor_id=UUID(actor_id) if actor_id else None,
+                       actor_email=str(data.get("actor_email") or ""))

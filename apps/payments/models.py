@@ -27,6 +27,7 @@ class Payment(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.UUIDField()  # a users id; no foreign key across apps
+    customer_email = models.EmailField(blank=True)  # the user's e-mail at purchase time
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = models.DecimalField(**MONEY)
     currency = models.CharField(max_length=3)
@@ -37,6 +38,9 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True)  # the shopper disputed the charge
+    # The staff user who refunded it (a users id, and the e-mail at the time).
+    refunded_by_id = models.UUIDField(null=True, blank=True)
+    refunded_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -44,6 +48,7 @@ class Payment(models.Model):
             models.Index(fields=["user_id", "-created_at"], name="payment_user_created"),
             models.Index(fields=["status", "-created_at"], name="payment_status_created"),
             models.Index(fields=["-created_at"], name="payment_created"),
+            models.Index(fields=["customer_email", "-created_at"], name="payment_email_created"),
         ]
 
     def __str__(self):
@@ -55,6 +60,9 @@ class PaymentItem(models.Model):
     product_id = models.UUIDField()  # a products id; no foreign key across apps
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(**MONEY)  # the catalogue price when the payment was made
+    # What the catalogue called the product then: later renames do not rewrite history.
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    name = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -63,7 +71,7 @@ class PaymentItem(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.quantity} x {self.product_id}"
+        return f"{self.quantity} x {self.name or self.product_id}"
 
 
 class IdempotencyKey(models.Model):

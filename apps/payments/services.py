@@ -69,9 +69,10 @@ class PurchaseResult:
 Render = Callable[[Payment], dict]
 
 
-def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Sequence[PurchaseLine],
-             token: str, render: Render) -> PurchaseResult:
-    """Run a purchase once per idempotency key; `render` turns the payment into the 201 body."""
+def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, fingerprint: str,
+             lines: Sequence[PurchaseLine], token: str, render: Render) -> PurchaseResult:
+    """Run a purchase once per idempotency key; `render` turns the payment into the 201 body.
+    `customer_email` is recorded on the payment as staff will look for it."""
     claimed = idempotency.claim(user_id, idempotency_key, fingerprint)
     if isinstance(claimed, idempotency.StoredResponse):
         return PurchaseResult(claimed, replayed=True)
@@ -79,7 +80,7 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     try:
         # A key taken over from a request that died resumes that request's payment: reserving
         # and charging are idempotent on the payment id, so nothing happens twice.
-        payment = key.payment or _open_payment(key, user_id, lines)
+        payment = key.payment or _open_payment(key, user_id, customer_email, lines)
         stored = _settle(key, payment, token, render)
     except PaymentOutcomePending:
         raise  # possibly charged: nothing may be undone; resolve_pending_payments settles it
@@ -97,7 +98,8 @@ def purchase(*, user_id: UUID, idempotency_key: str, fingerprint: str, lines: Se
     return PurchaseResult(stored)
 
 
-def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLine]) -> Payment:
+def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
+                  lines: Sequence[PurchaseLine]) -> Payment:
     catalogue = products.get_products(line.product_id for line in lines)
     invalid = [str(line.product_id) for line in lines
                if line.product_id not in catalogue or not catalogue[line.product_id].is_active]
@@ -112,12 +114,13 @@ def _open_payment(key: IdempotencyKey, user_id: UUID, lines: Sequence[PurchaseLi
             f"The total {amount} exceeds the largest payment, {MAX_AMOUNT}."]})
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).create(
-            user_id=user_id, amount=amount.quantize(CENT), currency=currencies[0],
-            provider=get_provider().name,
+            user_id=user_id, customer_email=customer_email, amount=amount.quantize(CENT),
+            currency=currencies[0], provider=get_provider().name,
         )
         PaymentItem.objects.using(DB).bulk_create(
             PaymentItem(payment=payment, product_id=line.product_id, quantity=line.quantity,
-                        unit_price=catalogue[line.product_id].price)
+                        unit_price=catalogue[line.product_id].price, sku=catalogue[line.product_id].sku,
+                        name=catalogue[line.product_id].name)
             for line in lines
         )
         idempotency.bind_payment(key, payment)
@@ -286,8 +289,17 @@ def _problem(error: DomainError, **extra) -> dict:
     return problem_body(error.status, error.code, error.detail, **error.extra, **extra)
 
 
-def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
-    """Refund a succeeded payment in full; with `restock` its units go back on hand."""
+@dataclass(frozen=True)
+class Actor:
+    """The staff user doing something, as the payment and the ledger record them."""
+
+    id: UUID
+    email: str
+
+
+def refund_payment(payment_id: UUID, *, restock: bool, actor: Actor | None = None) -> Payment:
+    """Refund a succeeded payment in full; with `restock` its units go back on hand. The
+    `actor` is recorded on the payment and travels with the event to the ledger."""
     payment = Payment.objects.using(DB).filter(pk=payment_id).first()
     if payment is None:
         raise NotFound("No payment with this id.")
@@ -298,7 +310,7 @@ def refund_payment(payment_id: UUID, *, restock: bool) -> Payment:
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).select_for_update().get(pk=payment_id)
         _check_refundable(payment)
-        _mark_refunded(payment, restock=restock)
+        _mark_refunded(payment, restock=restock, actor=actor)
     return payment
 
 
@@ -322,12 +334,16 @@ def record_dispute(provider: str, charge_id: str) -> None:
         logger.warning("payment %s is disputed at %s; answer the dispute there", payment.id, provider)
 
 
-def _mark_refunded(payment: Payment, *, restock: bool) -> None:
+def _mark_refunded(payment: Payment, *, restock: bool, actor: Actor | None = None) -> None:
     payment.status = Payment.Status.REFUNDED
     payment.refunded_at = timezone.now()
-    payment.save(using=DB, update_fields=["status", "refunded_at", "updated_at"])
+    if actor is not None:
+        payment.refunded_by_id, payment.refunded_by_email = actor.id, actor.email
+    payment.save(using=DB, update_fields=["status", "refunded_at", "refunded_by_id", "refunded_by_email",
+                                          "updated_at"])
     refunded = Refunded(payment.id, _items(payment), restock,
-                        user_id=payment.user_id, amount=payment.amount, currency=payment.currency)
+                        user_id=payment.user_id, amount=payment.amount, currency=payment.currency,
+                        actor_id=actor.id if actor else None, actor_email=actor.email if actor else "")
     emit("payments", Refunded.TYPE, refunded.to_data(), key=str(payment.id))
     transaction.on_commit(metrics.REFUNDS.inc, using=DB)
 

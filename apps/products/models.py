@@ -6,7 +6,11 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 
-from apps.common.outbox import ProcessedEventBase
+from apps.common.outbox import OutboxEventBase, ProcessedEventBase
+
+
+class OutboxEvent(OutboxEventBase):
+    """products.* events, committed with the catalogue change they describe."""
 
 
 class ProcessedEvent(ProcessedEventBase):

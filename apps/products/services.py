@@ -1,5 +1,6 @@
-"""Writes to the catalogue. Each runs in one transaction on the products database and
-invalidates the public catalogue cache once it commits."""
+"""Writes to the catalogue. Each runs in one transaction on the products database,
+invalidates the public catalogue cache once it commits, and emits `products.product_changed`
+for every product it creates or changes, in the same transaction."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -8,8 +9,10 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 
+from apps.common.outbox import emit_many
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
+from apps.products.event_types import ProductChanged
 from apps.products.models import Category, Product, StockState
 
 
@@ -26,6 +29,14 @@ def create_category(*, name: str, slug: str, parent: Category | None) -> Categor
     return category
 
 
+def _announce(products: list[Product]) -> None:
+    emit_many("products", [
+        (ProductChanged.TYPE, ProductChanged(product_id=product.id, sku=product.sku, name=product.name,
+                                             status=product.status).to_data(), str(product.id))
+        for product in products
+    ])
+
+
 def _save(product: Product) -> Product:
     if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
         raise SkuTaken()
@@ -34,8 +45,15 @@ def _save(product: Product) -> Product:
             product.save()
     except IntegrityError:
         raise SkuTaken() from None  # a concurrent write took it
+    _announce([product])
     catalogue_cache.invalidate_on_commit()
     return product
+
+
+def save_product(product: Product) -> Product:
+    """Save a product edited as a whole (the admin's form)."""
+    with transaction.atomic(using="products"):
+        return _save(product)
 
 
 def create_product(**fields) -> Product:
@@ -54,6 +72,9 @@ def create_products_in_bulk(products: list[Product]) -> None:
         for product in products:
             product.in_stock = product.id in stocked
         Product.objects.bulk_create(products, ignore_conflicts=True)
+        # Announce only the rows this call inserted (a concurrent seed may have taken a SKU).
+        created = set(Product.objects.filter(pk__in=[p.id for p in products]).values_list("pk", flat=True))
+        _announce([product for product in products if product.id in created])
         catalogue_cache.invalidate_on_commit()
 
 
@@ -76,7 +97,24 @@ def deactivate_product(product_id: UUID) -> None:
         if product.status != Product.Status.INACTIVE:
             product.status = Product.Status.INACTIVE
             product.save(update_fields=["status", "updated_at"])
+            _announce([product])
             catalogue_cache.invalidate_on_commit()
+
+
+def announce_products(batch_size: int = 1000):
+    """Emit `products.product_changed` for every product, a batch per transaction; yield how many
+    each batch announced. For consumers that start late (inventory's read model after an
+    upgrade): applying a product's current state again changes nothing."""
+    last = None
+    while True:
+        with transaction.atomic(using="products"):
+            products = Product.objects.order_by("pk")
+            batch = list((products.filter(pk__gt=last) if last else products)[:batch_size])
+            if not batch:
+                return
+            _announce(batch)
+        last = batch[-1].pk
+        yield len(batch)
 
 
 def record_stock(product_id: UUID, available: int, as_of: datetime) -> None:

@@ -24,6 +24,11 @@ class UserAdmin(admin.ModelAdmin):
               "password_link", "date_joined", "last_login")
     readonly_fields = ("id", "password_link", "date_joined", "last_login")
     actions = ("deactivate_selected",)
+    date_hierarchy = "date_joined"
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # payments and tokens name users: deactivate them instead
 
     @admin.display(description="Password")
     def password_link(self, user):

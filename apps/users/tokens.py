@@ -26,6 +26,7 @@ class RefreshToken(KeyRingMixin, tokens.RefreshToken):
         token[FAMILY_CLAIM] = family or token[api_settings.JTI_CLAIM]
         token[api_settings.USER_ID_CLAIM] = str(user.pk)
         token["is_staff"] = user.is_staff
+        token["email"] = user.email  # so payments records its customer without calling users
         OutstandingToken.objects.create(
             user=user, jti=token[api_settings.JTI_CLAIM], token=str(token),
             created_at=token.current_time, expires_at=datetime_from_epoch(token["exp"]),

@@ -1,14 +1,29 @@
 """A staff member runs the shop from the admin in a real browser; the REST API shows each step."""
 
+import itertools
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
+from tests.support.processes import ARTIFACTS
 from tests.support.users import StaffFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
+
+
+@pytest.fixture
+def snap(page):
+    """`snap(name)`: a screenshot of the step, numbered, kept with the test artifacts (not committed)."""
+    folder = ARTIFACTS / "browser" / "staff-journey"
+    folder.mkdir(parents=True, exist_ok=True)
+    steps = itertools.count(1)
+
+    def take(name):
+        page.screenshot(path=folder / f"{next(steps):02d}-{name}.png", full_page=True)
+
+    return take
 
 
 def save_and_expect_success(page):
@@ -23,11 +38,13 @@ def run_action(page, action, *selected):
     page.click("button[name=index]")
 
 
-def test_staff_stock_a_new_product_and_refund_a_shoppers_purchase(page, api):
+def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, api, snap):
     staff = StaffFactory(is_superuser=True)
     shopper = UserFactory()
     sku = f"GT-{uuid.uuid4().hex[:8]}"
     sign_in(page, staff.email)
+    expect(page.locator("#content")).to_contain_text("Operations")
+    snap("index")
 
     # A category: the slug is filled in from the name as staff type it.
     page.goto("/admin/products/category/add/")
@@ -50,29 +67,36 @@ def test_staff_stock_a_new_product_and_refund_a_shoppers_purchase(page, api):
     [product] = api.call("GET", f"products?category={category['id']}")["results"]
     assert (product["sku"], product["price"], product["currency"], product["in_stock"]) == (
         sku, "24.50", "USD", False)
+
     product_id = product["id"]
     staff_token = api.token(staff.email)
+    snap("product-saved")
 
-    # Its first units, then a correction through the adjust action.
-    page.goto("/admin/inventory/stockrecord/add/")
-    page.fill("#id_product_id", product_id)
-    page.fill("#id_on_hand", "10")
-    page.fill("#id_reason", "first delivery")
-    save_and_expect_success(page)
-    assert api.call("GET", f"inventory/{product_id}")["available"] == 10
-    assert api.call("GET", f"products/{product_id}")["in_stock"] is True
+    # Never stocked, yet its stock record exists from the product event: it is low on stock.
+    low = api.call("GET", "inventory/low-stock?page_size=100", token=staff_token)["results"]
+    assert {"product_id": product_id, "sku": sku, "name": "Pruning shears", "available": 0} in [
+        {key: row[key] for key in ("product_id", "sku", "name", "available")} for row in low]
+    page.goto("/admin/inventory/stockrecord/?low_stock=yes")
+    expect(page.locator("#result_list")).to_contain_text(sku)
+    snap("low-stock")
 
-    page.goto("/admin/inventory/stockrecord/")
-    run_action(page, "adjust_stock", product_id)
-    page.fill("#id_delta", "-2")
-    page.fill("#id_reason", "two damaged in transit")
-    page.click("input[type=submit][value='Adjust stock']")
-    assert "1 product(s) changed" in page.wait_for_selector(".messagelist .success").inner_text()
+    # Found by its SKU, its first units, then a correction, through the adjust action.
+    page.goto(f"/admin/inventory/stockrecord/?q={sku}")
+    expect(page.locator("#result_list tbody tr")).to_have_count(1)
+    expect(page.locator("#result_list")).to_contain_text("Pruning shears")
+    snap("stock-search")
+    for delta, reason in [("10", "first delivery"), ("-2", "two damaged in transit")]:
+        run_action(page, "adjust_stock", product_id)
+        page.fill("#id_delta", delta)
+        page.fill("#id_reason", reason)
+        page.click("input[type=submit][value='Adjust stock']")
+        assert "1 product(s) changed" in page.wait_for_selector(".messagelist .success").inner_text()
     stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (8, 0, 8)
+    assert api.call("GET", f"products/{product_id}")["in_stock"] is True
     ledger = api.call("GET", f"inventory/{product_id}/adjustments", token=staff_token)["results"]
-    assert [(entry["delta"], entry["reason"]) for entry in ledger] == [
-        (-2, "two damaged in transit"), (10, "first delivery")]
+    assert [(entry["delta"], entry["reason"], entry["actor_email"]) for entry in ledger] == [
+        (-2, "two damaged in transit", staff.email), (10, "first delivery", staff.email)]
 
     # A shopper buys three through the API.
     shopper_token = api.token(shopper.email)
@@ -81,17 +105,56 @@ def test_staff_stock_a_new_product_and_refund_a_shoppers_purchase(page, api):
                        json={"items": [{"product_id": product_id, "quantity": 3}],
                              "payment_method": {"token": "tok_visa"}})
     assert (payment["status"], payment["amount"]) == ("succeeded", "73.50")
+    assert [(item["sku"], item["name"]) for item in payment["items"]] == [(sku, "Pruning shears")]
     stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
     assert (stock["on_hand"], stock["reserved"]) == (5, 0)
 
-    # Staff find it among the shopper's payments and refund it, units back on hand.
-    page.goto(f"/admin/payments/payment/?q={shopper.id}")
+    # Staff find it by the shopper's e-mail and see what was bought.
+    page.goto(f"/admin/payments/payment/?q={shopper.email}")
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
-    assert "Succeeded\t73.50\tUSD" in row.inner_text()
-    run_action(page, "refund_and_restock", payment["id"])
-    assert "refunded" in page.wait_for_selector(".messagelist .success").inner_text()
+    assert shopper.email in row.inner_text() and "73.50" in row.inner_text()
+    snap("payment-search")
+    page.click(f"#result_list tr:has-text('{payment['id']}') a:has-text('{shopper.email}')")
+    expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
+    expect(page.locator("input[name=_save]")).to_have_count(0)  # read-only: no Save
+    snap("payment")
+
+    # The Refund button asks first: amount, lines, restock.
+    page.click("a.refund-link")
+    expect(page.locator("#content")).to_contain_text("73.50 USD")
+    expect(page.locator(".refund-payment")).to_contain_text("Pruning shears")
+    expect(page.locator("input[name=restock]")).to_be_checked()
+    snap("refund-confirmation")
+    page.click("input[type=submit][value=Refund]")
+    assert "refunded and its units put back on hand" in page.wait_for_selector(
+        ".messagelist .success").inner_text()
+    expect(page.locator(".field-refunded_by_email")).to_contain_text(staff.email)
+    snap("payment-refunded")
 
     refunded = api.call("GET", f"payments/{payment['id']}", token=shopper_token)
     assert refunded["status"] == "refunded"
     stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
     assert (stock["on_hand"], stock["available"]) == (8, 8)
+
+    # The ledger names the refund's actor.
+    page.goto(f"/admin/inventory/stockadjustment/?q={sku}&kind__exact=refund")
+    row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
+    cells = {cell.inner_text().strip() for cell in row.query_selector_all("td")}
+    assert {"Refund", "3", "Pruning shears", staff.email} <= cells
+    snap("ledger")
+
+    # Deleting the sold product deactivates it: payments and inventory keep it.
+    page.goto(f"/admin/products/product/{product_id}/change/")
+    expect(page.locator("#product-stock")).to_contain_text("8 available")
+    snap("product-with-stock")
+    page.click("a.deletelink")
+    snap("deactivate-confirmation")
+    page.click("input[type=submit][value='Yes, deactivate it']")
+    assert "was deactivated" in page.wait_for_selector(".messagelist .success").inner_text()
+    assert api.call("GET", f"products/{product_id}", token=staff_token)["status"] == "inactive"
+    api.call("GET", f"products/{product_id}", expect=404)
+    page.goto(f"/admin/payments/payment/{payment['id']}/change/")
+    expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
+    page.goto(f"/admin/inventory/stockrecord/?q={sku}")
+    expect(page.locator("#result_list")).to_contain_text("Inactive")
+    snap("stock-after-deactivation")

@@ -32,20 +32,22 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
-def access_token(user_id=None, *, is_staff: bool = False) -> str:
+def access_token(user_id=None, *, is_staff: bool = False, email: str | None = None) -> str:
     token = AccessToken()
     token["user_id"] = str(user_id or uuid.uuid4())
     token["is_staff"] = is_staff
+    token["email"] = email or f"user-{token['user_id']}@example.com"
     return str(token)
 
 
-def authorization(user_id=None, *, is_staff: bool = False) -> str:
+def authorization(user_id=None, *, is_staff: bool = False, email: str | None = None) -> str:
     """An `Authorization` header value; no user row is needed (services trust the token)."""
-    return f"Bearer {access_token(user_id, is_staff=is_staff)}"
+    return f"Bearer {access_token(user_id, is_staff=is_staff, email=email)}"
 
 
 def bearer(user=None, *, user_id=None, is_staff: bool = False) -> dict[str, str]:
     """Headers for the test client: `client.get(url, headers=bearer(user))`."""
+    email = None
     if user is not None:
-        user_id, is_staff = user.id, user.is_staff
-    return {"Authorization": authorization(user_id, is_staff=is_staff)}
+        user_id, is_staff, email = user.id, user.is_staff, user.email
+    return {"Authorization": authorization(user_id, is_staff=is_staff, email=email)}

@@ -17,6 +17,11 @@ class StaffStockSerializer(PublicStockSerializer):
     low_stock_threshold = serializers.IntegerField(read_only=True)
 
 
+class LowStockSerializer(StaffStockSerializer):
+    sku = serializers.CharField(read_only=True, help_text="The product's SKU, from the product events.")
+    name = serializers.CharField(read_only=True, help_text="The product's name, from the product events.")
+
+
 class StockSerializer(PublicStockSerializer):
     """GET /inventory/{id} as documented: one shape, whose staff-only fields others never get."""
 
@@ -41,9 +46,14 @@ class AdjustmentInputSerializer(serializers.Serializer):
 
 class AdjustmentSerializer(serializers.ModelSerializer):
     product_id = serializers.UUIDField(read_only=True)
+    actor_email = serializers.SerializerMethodField(
+        help_text="The staff user's e-mail (adjustments, refunds from the admin); else null.")
 
     class Meta:
         model = StockAdjustment
-        fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "on_hand_after",
-                  "created_at"]
+        fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "actor_email",
+                  "on_hand_after", "created_at"]
         read_only_fields = fields
+
+    def get_actor_email(self, entry) -> str | None:
+        return entry.actor_email or None

@@ -12,6 +12,7 @@ from apps.inventory import selectors, services
 from apps.inventory.rest.serializers import (
     AdjustmentInputSerializer,
     AdjustmentSerializer,
+    LowStockSerializer,
     PublicStockSerializer,
     StaffStockSerializer,
     StockSerializer,
@@ -83,20 +84,22 @@ class AdjustmentsView(generics.ListAPIView):
     )
     def post(self, request, product_id: UUID):
         data = _validated(AdjustmentInputSerializer, request)
-        entry = services.adjust_stock(product_id, data["delta"], data["reason"], actor_id=request.user.id)
+        entry = services.adjust_stock(product_id, data["delta"], data["reason"], actor_id=request.user.id,
+                                      actor_email=request.auth.get("email") or "")
         return Response(AdjustmentSerializer(entry).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
     summary="Products at or under their low-stock threshold (staff)",
-    description="Stock records whose `available` is at or under `low_stock_threshold`, including "
-                "active products that never received stock.",
-    responses={200: StaffStockSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
+    description="Stock records whose `available` is at or under `low_stock_threshold`. Every active "
+                "product has a record from its creation (through `products.product_changed`), so "
+                "products that never received stock are listed too; deactivated products are not.",
+    responses={200: LowStockSerializer(many=True), 400: VALIDATION_ERROR, 401: NOT_AUTHENTICATED,
                403: PERMISSION_DENIED},
 )
 class LowStockView(generics.ListAPIView):
     permission_classes = [IsStaff]
-    serializer_class = StaffStockSerializer
+    serializer_class = LowStockSerializer
 
     def get_queryset(self):
         return selectors.low_stock()

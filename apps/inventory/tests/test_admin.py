@@ -4,11 +4,13 @@ import pytest
 from django.db import connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
-from apps.inventory.models import StockAdjustment
+from apps.inventory.models import StockAdjustment, StockRecord
 from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.products.event_types import ProductChanged
 
 pytestmark = pytest.mark.django_db(databases=["users", "inventory"])
 CHANGELIST = "/admin/inventory/stockrecord/"
@@ -94,20 +96,49 @@ def test_the_adjust_action_refuses_a_zero_delta(admin_browser):
     assert stock_of(product_id).on_hand == 5
 
 
-def test_staff_stock_a_product_inventory_has_not_seen(admin_browser):
-    product_id = uuid.uuid4()
+@pytest.mark.django_db(databases=["users", "inventory", "products"])
+def test_staff_stock_a_product_inventory_has_not_seen(admin_browser, staff_client):
+    product = staff_client.post("/api/v1/products", {"sku": "RAKE-1", "name": "Rake", "price": "9.00"},
+                                format="json").json()
+    product_id = uuid.UUID(product["id"])
     response = admin_browser.post(f"{CHANGELIST}add/", {
         "product_id": str(product_id), "on_hand": "12", "reason": "first delivery"})
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert (stock_of(product_id).on_hand, stock_of(product_id).reserved) == (12, 0)
+    record = stock_of(product_id)
+    assert (record.on_hand, record.reserved, record.sku, record.name) == (12, 0, "RAKE-1", "Rake")
     entry = StockAdjustment.objects.using("inventory").get(stock_id=product_id)
-    assert (entry.kind, entry.delta, entry.reason, entry.actor_id) == (
-        "adjustment", 12, "first delivery", admin_browser.user.pk)
+    assert (entry.kind, entry.delta, entry.reason, entry.actor_id, entry.actor_email) == (
+        "adjustment", 12, "first delivery", admin_browser.user.pk, "boss@example.com")
 
     again = admin_browser.post(f"{CHANGELIST}add/", {
         "product_id": str(product_id), "on_hand": "5", "reason": "twice"})
     assert again.status_code == 200 and "already exists" in str(again.context["adminform"].form.errors)
     assert stock_of(product_id).on_hand == 12
+
+
+@pytest.mark.django_db(databases=["users", "inventory", "products"])
+def test_no_stock_record_for_a_product_the_catalogue_does_not_know(admin_browser):
+    response = admin_browser.post(f"{CHANGELIST}add/", {
+        "product_id": str(uuid.uuid4()), "on_hand": "12", "reason": "typo"})
+    assert response.status_code == 200
+    assert "no product with this id" in str(response.context["adminform"].form.errors)
+    assert not StockRecord.objects.using("inventory").exists()
+
+
+def test_stock_and_ledger_are_listed_and_searched_by_sku_and_name(admin_browser):
+    rake, hoe = uuid.uuid4(), uuid.uuid4()
+    services.record_products([(ProductChanged(rake, "RAKE-1", "Leaf rake", "active"), timezone.now()),
+                              (ProductChanged(hoe, "HOE-1", "Dutch hoe", "active"), timezone.now())])
+    services.adjust_stock(rake, 4, "delivery", actor_id=admin_browser.user.pk, actor_email="boss@example.com")
+
+    for term in ["RAKE-1", "leaf"]:
+        rows = admin_browser.get(CHANGELIST, {"q": term}).context["cl"].result_list
+        assert [row.product_id for row in rows] == [rake], term
+    low = admin_browser.get(CHANGELIST, {"low_stock": "yes"}).context["cl"].result_list
+    assert [row.product_id for row in low] == [hoe]  # never stocked, so low
+    ledger = admin_browser.get("/admin/inventory/stockadjustment/", {"q": "rake"})
+    assert [entry.stock_id for entry in ledger.context["cl"].result_list] == [rake]
+    assert "Leaf rake" in ledger.text and "boss@example.com" in ledger.text
 
 
 def test_the_threshold_action_sets_thresholds(admin_browser):

@@ -1,12 +1,14 @@
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from apps.common.events import new_event
 from apps.common.outbox import apply_event
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
 from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.products.event_types import ProductChanged
 
 pytestmark = pytest.mark.django_db(databases=["inventory"])
 PROBLEM = "application/problem+json"
@@ -168,7 +170,20 @@ def test_low_stock_lists_records_at_or_under_their_threshold(staff_client):
     assert [(row["product_id"], row["available"]) for row in body["results"]] == [
         (str(low), 3), (str(reserved_away), 4)]
     assert body["results"][0] == {"product_id": str(low), "available": 3, "on_hand": 3, "reserved": 0,
-                                  "low_stock_threshold": 5}
+                                  "low_stock_threshold": 5, "sku": "", "name": ""}
+
+
+def test_low_stock_lists_active_products_that_never_received_stock(staff_client):
+    never_stocked, deactivated = uuid.uuid4(), uuid.uuid4()
+    now = timezone.now()
+    services.record_products([
+        (ProductChanged(never_stocked, "NEW-1", "New rake", "active"), now),
+        (ProductChanged(deactivated, "OLD-1", "Old rake", "inactive"), now),
+    ])
+
+    rows = staff_client.get(LOW_STOCK_URL).json()["results"]
+    assert [(row["product_id"], row["sku"], row["name"], row["available"]) for row in rows] == [
+        (str(never_stocked), "NEW-1", "New rake", 0)]
 
 
 # --- who may do what ------------------------------------------------------------------------------

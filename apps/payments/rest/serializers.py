@@ -34,7 +34,9 @@ class PurchaseInputSerializer(serializers.Serializer):
 class PaymentItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = PaymentItem
-        fields = ["product_id", "quantity", "unit_price"]
+        fields = ["product_id", "quantity", "unit_price", "sku", "name"]
+        extra_kwargs = {"sku": {"help_text": "The product's SKU at purchase time."},
+                        "name": {"help_text": "The product's name at purchase time."}}
 
 
 class PaymentSerializer(serializers.ModelSerializer):

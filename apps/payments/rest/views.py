@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.errors import NotFound
+from apps.common.errors import NotFound, ServiceUnavailable
 from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
 from apps.common.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
 from apps.common.permissions import IsStaff
@@ -24,9 +24,29 @@ from apps.payments.rest.serializers import (
     RefundInputSerializer,
     render_payment,
 )
+from apps.users import interface as users
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 NOT_FOUND = problem("`not_found`: no such payment, or somebody else's.")
+
+
+def _email(request) -> str:
+    """The signed-in user's e-mail: tokens carry it; one issued before they did costs a call. It
+    is a record for staff, so a purchase does not fail for want of it."""
+    if email := request.auth.get("email"):
+        return email
+    try:
+        return users.get_user(UUID(request.user.id)).email
+    except (users.UserNotFound, ServiceUnavailable):
+        return ""
+
+
+def _actor(request) -> services.Actor:
+    return services.Actor(id=UUID(request.user.id), email=_email(request))
+
+
+def _render_payment(payment) -> dict:
+    return PaymentSerializer(payment).data
 
 
 def _idempotency_key(request) -> str:
@@ -102,6 +122,7 @@ class PaymentListCreateView(GenericAPIView):
         body.is_valid(raise_exception=True)
         result = services.purchase(
             user_id=UUID(request.user.id),
+            customer_email=_email(request),
             idempotency_key=key,
             fingerprint=idempotency.request_fingerprint(request.method, request.path, request.data),
             lines=[services.PurchaseLine(item["product_id"], item["quantity"])
@@ -146,7 +167,8 @@ class PaymentRefundView(APIView):
     def post(self, request, payment_id):
         body = RefundInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        payment = services.refund_payment(payment_id, restock=body.validated_data["restock"])
+        payment = services.refund_payment(payment_id, restock=body.validated_data["restock"],
+                                          actor=_actor(request))
         return Response(PaymentSerializer(payment).data)
 
 

@@ -17,9 +17,11 @@ PURCHASE_DATABASES = ["users", "products", "inventory", "payments"]
 VISA = "tok_visa"
 
 
-def client_for(user_id: uuid.UUID | None = None, *, is_staff: bool = False) -> APIClient:
+def client_for(user_id: uuid.UUID | None = None, *, is_staff: bool = False,
+               email: str | None = None) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=is_staff, user_id=user_id or uuid.uuid4()))
+    client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=is_staff, user_id=user_id or uuid.uuid4(),
+                                                         email=email))
     return client
 
 
@@ -57,9 +59,9 @@ def staff():
 @pytest.fixture
 def make_product(staff):
     """A product in the catalogue with `stock` units on hand; returns its id."""
-    def make(price="19.99", *, stock=10, currency="USD", status="active"):
+    def make(price="19.99", *, stock=10, currency="USD", status="active", name="Thing"):
         response = staff.post("/api/v1/products", {
-            "sku": f"SKU-{uuid.uuid4().hex[:12]}", "name": "Thing", "price": price,
+            "sku": f"SKU-{uuid.uuid4().hex[:12]}", "name": name, "price": price,
             "currency": currency, "status": status,
         }, format="json")
         assert response.status_code == 201, response.json()

@@ -19,30 +19,63 @@ def admin_client():
 
 
 @pytest.mark.django_db(databases=ADMIN_DATABASES)
-def test_the_admin_filters_searches_and_refunds_through_the_service(admin_client, make_product):
-    product = make_product(stock=10)
-    shopper = client_for()
-    paid = purchase(shopper, [(product, 1)]).json()
-    declined = purchase(shopper, [(product, 1)], token="tok_chargeDeclined").json()
-    other = purchase(client_for(), [(product, 1)]).json()
+def test_the_admin_filters_and_searches_by_email_id_and_charge(admin_client, make_product):
+    product = make_product(stock=10, name="Watering can")
+    paid = purchase(client_for(email="ann@example.com"), [(product, 1)]).json()
+    declined = purchase(client_for(email="ann@example.com"), [(product, 1)],
+                        token="tok_chargeDeclined").json()
+    other = purchase(client_for(email="bob@example.com"), [(product, 1)]).json()
+    charge_id = Payment.objects.get(pk=paid["id"]).provider_charge_id
 
     listing = admin_client.get("/admin/payments/payment/?status__exact=succeeded")
     assert listing.status_code == 200
     assert paid["id"] in listing.text and other["id"] in listing.text
     assert declined["payment_id"] not in listing.text
-    searched = admin_client.get(f"/admin/payments/payment/?q={paid['user_id']}")
-    assert paid["id"] in searched.text and other["id"] not in searched.text
-    assert admin_client.get(f"/admin/payments/payment/{paid['id']}/change/").status_code == 200
+    for term in ["ann@example", paid["id"], charge_id, paid["user_id"]]:
+        searched = admin_client.get("/admin/payments/payment/", {"q": term, "status__exact": "succeeded"})
+        assert paid["id"] in searched.text and other["id"] not in searched.text, term
+    page = admin_client.get(f"/admin/payments/payment/{paid['id']}/change/")
+    assert page.status_code == 200
+    assert "Watering can" in page.text and "ann@example.com" in page.text
+    assert 'name="_save"' not in page.text  # a read-only page
+    assert f"/admin/payments/payment/{paid['id']}/refund/" in page.text
 
-    response = admin_client.post("/admin/payments/payment/", {
-        "action": "refund_and_restock", "_selected_action": [paid["id"], declined["payment_id"]],
-    }, follow=True)
 
+@pytest.mark.django_db(databases=ADMIN_DATABASES)
+def test_a_refund_is_confirmed_first_and_records_its_actor(admin_client, make_product):
+    product = make_product(stock=10, name="Watering can")
+    paid = purchase(client_for(), [(product, 2)]).json()
+    declined = purchase(client_for(), [(product, 1)], token="tok_chargeDeclined").json()
+    selected = {"action": "refund_selected", "_selected_action": [paid["id"], declined["payment_id"]]}
+
+    confirmation = admin_client.post("/admin/payments/payment/", selected)
+    assert confirmation.status_code == 200
+    assert "Watering can" in confirmation.text and "39.98" in confirmation.text
+    assert 'name="restock"' in confirmation.text
+    assert Payment.objects.get(pk=paid["id"]).status == "succeeded"  # nothing happened yet
+
+    response = admin_client.post("/admin/payments/payment/", {**selected, "confirm": "yes", "restock": "1"},
+                                 follow=True)
     assert response.status_code == 200
-    assert Payment.objects.get(pk=paid["id"]).status == "refunded"
+    refunded = Payment.objects.get(pk=paid["id"])
+    assert (refunded.status, refunded.refunded_by_email) == ("refunded", "admin@example.com")
     assert Payment.objects.get(pk=declined["payment_id"]).status == "failed"
     assert "Only a succeeded payment can be refunded" in response.text
-    assert OutboxEvent.objects.get(type="payments.refunded").payload["data"]["restock"] is True
+    data = OutboxEvent.objects.get(type="payments.refunded").payload["data"]
+    assert (data["restock"], data["actor_email"], data["actor_id"]) == (
+        True, "admin@example.com", str(refunded.refunded_by_id))
+
+
+@pytest.mark.django_db(databases=ADMIN_DATABASES)
+def test_the_refund_button_leads_to_the_same_confirmation(admin_client, make_product):
+    paid = purchase(client_for(), [(make_product(stock=3), 1)]).json()
+    url = f"/admin/payments/payment/{paid['id']}/refund/"
+    assert "Refund" in admin_client.get(url).text
+    response = admin_client.post(url, {"confirm": "yes"})
+    assert response.status_code == 302
+    assert response.url.endswith(f"/admin/payments/payment/{paid['id']}/change/")
+    assert Payment.objects.get(pk=paid["id"]).status == "refunded"
+    assert OutboxEvent.objects.get(type="payments.refunded").payload["data"]["restock"] is False
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES)

@@ -93,10 +93,14 @@ def test_staff_refund_a_payment_in_full_once(paid, staff):
     assert SandboxCharge.objects.get(pk=payment.provider_charge_id).amount_refunded == payment.amount
     event = OutboxEvent.objects.get(type="payments.refunded")
     assert event.key == payment_id
+    items = [{key: item[key] for key in ("product_id", "quantity", "unit_price")}
+             for item in response.json()["items"]]
     assert event.payload["data"] == {
-        "payment_id": payment_id, "user_id": response.json()["user_id"], "items": response.json()["items"],
+        "payment_id": payment_id, "user_id": response.json()["user_id"], "items": items,
         "amount": response.json()["amount"], "currency": response.json()["currency"], "restock": True,
+        "actor_id": str(payment.refunded_by_id), "actor_email": payment.refunded_by_email,
     }
+    assert payment.refunded_by_email.endswith("@example.com")
 
     again = staff.post(f"/api/v1/payments/{payment_id}/refund", {"restock": True}, format="json")
     assert (again.status_code, again.json()["code"]) == (409, "already_refunded")

@@ -7,6 +7,7 @@ import pytest
 
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, client_for, purchase
+from apps.products import interface as products
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
 
@@ -21,13 +22,14 @@ def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopp
     assert body["status"] == "succeeded"
     assert (body["amount"], body["currency"], body["user_id"]) == ("47.48", "USD", str(shopper_id))
     assert body["items"] == [
-        {"product_id": str(pen), "quantity": 2, "unit_price": "19.99"},
-        {"product_id": str(ink), "quantity": 3, "unit_price": "2.50"},
+        {"product_id": str(pen), "quantity": 2, "unit_price": "19.99", "sku": sku_of(pen), "name": "Thing"},
+        {"product_id": str(ink), "quantity": 3, "unit_price": "2.50", "sku": sku_of(ink), "name": "Thing"},
     ]
     assert body["created_at"].endswith("Z")
     assert "Idempotent-Replayed" not in response.headers
     payment = Payment.objects.get(pk=body["id"])
     assert payment.status == "succeeded"
+    assert payment.customer_email == f"user-{shopper_id}@example.com"  # from the access token
     assert payment.provider_charge_id == SandboxCharge.objects.get().id
     # Reserved now; the purchase_completed event turns the reservation into a sale.
     assert (availability(pen).reserved, availability(pen).available) == (2, 8)
@@ -37,9 +39,23 @@ def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopp
     assert event.payload["specversion"] == "1.0"
     assert event.payload["source"] == "/payments"
     assert event.payload["data"] == {
-        "payment_id": body["id"], "user_id": str(shopper_id), "items": body["items"],
-        "amount": "47.48", "currency": "USD",
+        "payment_id": body["id"], "user_id": str(shopper_id), "amount": "47.48", "currency": "USD",
+        "items": [{key: item[key] for key in ("product_id", "quantity", "unit_price")}
+                  for item in body["items"]],
     }
+
+
+def sku_of(product_id) -> str:
+    return products.get_products([product_id])[product_id].sku
+
+
+def test_a_payment_keeps_the_names_and_skus_its_products_had(shopper, staff, make_product):
+    pen = make_product("19.99", stock=10, name="Fountain pen")
+    body = purchase(shopper, [(pen, 1)]).json()
+    staff.patch(f"/api/v1/products/{pen}", {"name": "Renamed pen"}, format="json")
+
+    again = shopper.get(f"/api/v1/payments/{body['id']}").json()
+    assert [(item["sku"], item["name"]) for item in again["items"]] == [(sku_of(pen), "Fountain pen")]
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)

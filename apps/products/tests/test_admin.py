@@ -10,7 +10,8 @@ from django.db import connections, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from apps.products.models import Product
+from apps.inventory import interface as inventory
+from apps.products.models import OutboxEvent, Product
 
 pytestmark = pytest.mark.django_db(databases=["users", "products"])
 
@@ -79,3 +80,42 @@ def test_an_admin_price_edit_reaches_the_cached_public_catalogue(api_client, mak
     with transaction.atomic(using="products"):  # as the admin's changelist saves
         product_admin.save_model(RequestFactory().post("/admin/"), product, form=None, change=True)
     assert api_client.get(f"/api/v1/products/{product.id}").json()["price"] == "12.00"
+
+
+def test_deleting_a_product_deactivates_it(staff_browser, make_product):
+    product = make_product(sku="SOLD-1")
+    confirmation = staff_browser.get(f"/admin/products/product/{product.id}/delete/")
+    assert b"Deactivate the product" in confirmation.content
+    response = staff_browser.post(f"/admin/products/product/{product.id}/delete/", {"post": "yes"},
+                                  follow=True)
+    assert b"was deactivated" in response.content
+    product.refresh_from_db()  # still there
+    assert product.status == Product.Status.INACTIVE
+
+    other = make_product()
+    actions = staff_browser.get("/admin/products/product/").context["action_form"].fields["action"].choices
+    assert "delete_selected" not in dict(actions)
+    staff_browser.post("/admin/products/product/", {"action": "deactivate_selected",
+                                                    "_selected_action": [str(other.id)]})
+    other.refresh_from_db()
+    assert other.status == Product.Status.INACTIVE
+    last_event = OutboxEvent.objects.filter(key=str(other.id)).latest("created_at")
+    assert last_event.payload["data"]["status"] == "inactive"
+
+
+@pytest.mark.django_db(databases=["users", "products", "inventory"])
+def test_an_admin_edit_emits_the_product_event_and_the_page_shows_its_stock(staff_browser, make_product):
+    product = make_product(sku="EDIT-1", name="Old name")
+    inventory.receive_stock(f"receipt-{product.id}", [inventory.StockLine(product.id, 7)], reason="delivery")
+    page = staff_browser.get(f"/admin/products/product/{product.id}/change/")
+    assert b"7 available (7 on hand, 0 reserved)" in page.content
+    assert f"/admin/inventory/stockrecord/{product.id}/change/".encode() in page.content
+
+    form = page.context["adminform"].form
+    data = {**{name: form[name].value() for name in ("sku", "description", "price", "currency", "status")},
+            "name": "New name", "image_urls": "[]", "category": ""}
+    response = staff_browser.post(f"/admin/products/product/{product.id}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = OutboxEvent.objects.filter(key=str(product.id)).latest("created_at")
+    assert (event.type, event.payload["data"]) == ("products.product_changed", {
+        "product_id": str(product.id), "sku": "EDIT-1", "name": "New name", "status": "active"})

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.inventory.interface import get_availability
 from apps.products import demo_catalogue
-from apps.products.models import Category, Product
+from apps.products.models import Category, OutboxEvent, Product
 from tests.support.processes import manage, sqlite_env
 
 
@@ -40,6 +40,9 @@ def test_seeds_a_tree_and_products_and_reruns_add_only_what_is_missing():
 
     assert "15 products added, 30 already there" in _seed(45)
     assert Product.objects.count() == 45
+    # Each product was announced once (inventory makes its stock record from the event).
+    announced = [event.key for event in OutboxEvent.objects.filter(type="products.product_changed")]
+    assert sorted(announced) == sorted(str(pk) for pk in Product.objects.values_list("pk", flat=True))
     assert Product.objects.get(sku=demo_catalogue.sku(45)).id == demo_catalogue.product_id(45)
 
 
@@ -57,7 +60,7 @@ SQLITE_QUERIES = """
 import json
 from django.db import connections
 from rest_framework.test import APIClient
-from apps.products.models import Category, Product
+from apps.products.models import Category, OutboxEvent, Product
 client = APIClient()
 electronics = Category.objects.get(slug="electronics")
 name = Product.objects.order_by("sku").first().name
