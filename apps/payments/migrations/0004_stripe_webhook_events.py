@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_payments_idempotency_sandbox'),
+        ('payments', '0003_snapshots_and_refund_actor'),
     ]
 
     operations = [
