@@ -25,12 +25,11 @@ def app_for_path(path: str) -> str | None:
 # AuthorizationPolicies and NetworkPolicies of the Helm chart are generated from it, so a caller
 # missing here is refused by the mesh. Staff signing in to the admin of a split process go
 # through the users interface, hence every other app calls users. Inventory's admin checks that a
-# product exists before stocking it. (Products' admin also shows a product's stock through the
-# inventory interface; that caller joins the table once readiness no longer fails on a peer, as
-# the two would otherwise wait on each other's readiness.)
+# product exists before stocking it, and products' admin shows a product's stock through the
+# inventory interface (peers never gate readiness, so calling each other cannot deadlock start-up).
 GRPC_CALLERS: dict[str, tuple[str, ...]] = {
     "users": ("products", "inventory", "payments"),
     "products": ("inventory", "payments"),
-    "inventory": ("payments",),
+    "inventory": ("products", "payments"),
     "payments": (),
 }
