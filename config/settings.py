@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.logging.RequestContextMiddleware",
+    # Probes and scrapes send `Host: <pod IP>`: answered here, before any host validation.
+    "apps.common.operational_paths.OperationalPathsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The one image serves the admin's static files itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
