@@ -197,3 +197,61 @@ def test_service_monitor_scrapes_http_and_exporter_ports():
     assert {(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]} == {
         ("http", "/metrics"), ("metrics", "/metrics")
     }
+
+
+def containers_of(documents):
+    for workload in by_kind(documents, "Deployment") + by_kind(documents, "Job"):
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            yield workload, container
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_every_gunicorn_runs_with_its_config_and_every_server_binds_the_pod_ip(mode):
+    gunicorns = 0
+    for _workload, container in containers_of(manifests(mode)):
+        command = container["command"]
+        if command[0] == "gunicorn":
+            gunicorns += 1
+            assert "--config=config/gunicorn.py" in command
+            assert any(arg.startswith("--bind=$(POD_IP):") for arg in command), command
+        env = env_of(container)
+        assert env["GRPC_ADDRESS"] == env["METRICS_ADDRESS"] == "$(POD_IP)"
+        (pod_ip,) = [item for item in container["env"] if item["name"] == "POD_IP"]
+        assert pod_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert gunicorns == (1 if mode == "monolith" else len(APPS))
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_celery_worker_and_beat_write_metrics_to_a_multiprocess_directory_of_their_own(mode):
+    for workload, container in containers_of(manifests(mode)):
+        role = component_of(workload)
+        directory = env_of(container).get("PROMETHEUS_MULTIPROC_DIR")
+        if role not in ("worker", "beat"):
+            assert directory is None  # gunicorn's config makes its own; single processes need none
+            continue
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
+        assert "emptyDir" in volumes[mounts[directory]]
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_topics_are_created_as_msk_needs_them(mode):
+    for _workload, container in containers_of(manifests(mode)):
+        env = env_of(container)
+        assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+        assert int(env["KAFKA_PARTITIONS"]) >= 1
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+@pytest.mark.parametrize("path", ["/metrics", "/readyz", "/healthz", "/", "/api/schema/", "/api/docs/",
+                                  "/api/v1x", "/adminx"])
+def test_the_gateway_never_routes_operational_or_internal_paths(mode, path):
+    (virtual_service,) = by_kind(manifests(mode), "VirtualService")
+    assert route_for(virtual_service, path) is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1", "/api/v1/products", "/api/v1/payments/x", "/admin/",
+                                  "/admin/login/", "/static/admin/css/base.css"])
+def test_the_monolith_gateway_routes_the_public_api_and_the_staff_admin(path):
+    (virtual_service,) = by_kind(manifests("monolith"), "VirtualService")
+    assert route_for(virtual_service, path) == f"shop-monolith.{NAMESPACE}.svc.cluster.local"

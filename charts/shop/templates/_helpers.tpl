@@ -16,7 +16,7 @@
 {{- else if eq .Values.mode "monolith" -}}
 - name: monolith
   apps: [{{ range $i, $app := $routes.apps }}{{ if $i }}, {{ end }}{{ $app.name }}{{ end }}]
-  prefixes: ["/"]
+  prefixes: {{ $routes.monolith.prefixes | toJson }}
   grpcCallers: []
 {{- else -}}
 {{- fail "mode must be monolith or split" -}}
@@ -64,12 +64,25 @@ image: {{ printf "%s:%s" .Values.image.repository .Values.image.tag | quote }}
 imagePullPolicy: {{ .Values.image.pullPolicy }}
 {{- end -}}
 
-{{/* Environment of every process of one component; call with (dict "root" $ "component" $c). */}}
+{{/* Environment of every process of one component; call with (dict "root" $ "component" $c "role" <role>). */}}
 {{- define "shop.env" -}}
 {{- $root := .root -}}
 {{- $component := .component -}}
 {{- $routes := include "shop.routes" $root | fromYaml -}}
 env:
+  # Kubernetes reaches a pod at its IP (Services, kubelet probes, Prometheus, Istio >= 1.10
+  # inbound): every server of the pod binds exactly that address, nothing else.
+  - name: POD_IP
+    valueFrom:
+      fieldRef: {fieldPath: status.podIP}
+  - name: GRPC_ADDRESS
+    value: "$(POD_IP)"
+  - name: GRPC_PORT
+    value: {{ $root.Values.ports.grpc | quote }}
+  - name: METRICS_ADDRESS
+    value: "$(POD_IP)"
+  - name: METRICS_PORT
+    value: {{ $root.Values.ports.metrics | quote }}
   - name: SERVICE_APPS
     value: {{ join "," $component.apps | quote }}
   - name: SERVICE_NAME
@@ -90,6 +103,17 @@ env:
     value: {{ printf "%s:%d" (include "shop.host" (dict "root" $root "name" .name)) (int $root.Values.ports.grpc) | quote }}
   {{- end }}
   {{- end }}
+  # Topics this release creates (manage.py create_topics) and checks against the broker.
+  - name: KAFKA_REPLICATION_FACTOR
+    value: {{ $root.Values.kafka.replicationFactor | quote }}
+  - name: KAFKA_MIN_INSYNC_REPLICAS
+    value: {{ $root.Values.kafka.minInsyncReplicas | quote }}
+  - name: KAFKA_PARTITIONS
+    value: {{ $root.Values.kafka.partitions | quote }}
+  {{- with include "shop.multiprocess" . }}
+  - name: PROMETHEUS_MULTIPROC_DIR
+    value: {{ . }}
+  {{- end }}
   {{- with $root.Values.extraEnv }}
   {{- toYaml . | nindent 2 }}
   {{- end }}
@@ -109,6 +133,10 @@ volumes:
   - name: tmp
     emptyDir:
       sizeLimit: 256Mi
+  {{- if include "shop.multiprocess" . }}
+  - name: prometheus
+    emptyDir: {medium: Memory, sizeLimit: 64Mi}
+  {{- end }}
 topologySpreadConstraints:
   - maxSkew: 1
     topologyKey: topology.kubernetes.io/zone
@@ -125,5 +153,16 @@ securityContext:
 volumeMounts:
   - name: tmp
     mountPath: /tmp
-{{ include "shop.env" (dict "root" .root "component" .component) }}
+  {{- if include "shop.multiprocess" . }}
+  - name: prometheus
+    mountPath: {{ include "shop.multiprocess" . }}
+  {{- end }}
+{{ include "shop.env" . }}
+{{- end -}}
+
+{{/* Celery's prefork children write their samples to files in this directory and the worker's
+exporter adds them up (prometheus_client's multiprocess mode), as gunicorn's workers do with the
+directory config/gunicorn.py makes. Empty for the roles that need none. */}}
+{{- define "shop.multiprocess" -}}
+{{- if has .role (list "worker" "beat") }}/run/prometheus{{ end -}}
 {{- end -}}

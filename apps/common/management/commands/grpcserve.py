@@ -25,15 +25,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, max_workers, grace, readiness_interval, **options):
         server, health_servicer = build_server(served_apps(), max_workers)
-        if server.add_insecure_port(f"[::]:{port}") == 0:
-            raise OSError(f"cannot listen on port {port}")
+        address = f"[{settings.GRPC_ADDRESS}]" if ":" in settings.GRPC_ADDRESS else settings.GRPC_ADDRESS
+        if server.add_insecure_port(f"{address}:{port}") == 0:
+            raise OSError(f"cannot listen on {address}:{port}")
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
         health_servicer.refresh()
         server.start()
         metrics.start_exporter()
-        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}")
+        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on {address}:{port}")
         self.stdout.flush()
         while not stopping.wait(readiness_interval):
             health_servicer.refresh()
