@@ -45,10 +45,11 @@ def routes_yaml() -> str:
     return HEADER + yaml.safe_dump(tables, sort_keys=False)
 
 
-def render_documents(mode: str) -> list[dict]:
-    """The chart rendered offline for `mode`, every document with the namespace set."""
+def render_documents(mode: str, values: dict | None = None) -> list[dict]:
+    """The chart rendered offline for `mode` (and `values` over the defaults), every document
+    with the namespace set."""
     rendered = helm_python.Chart.load(CHART).render(
-        {"mode": mode}, name=RELEASE, namespace=NAMESPACE, is_install=True
+        {**(values or {}), "mode": mode}, name=RELEASE, namespace=NAMESPACE, is_install=True
     )
     documents = []
     for path in sorted(rendered):

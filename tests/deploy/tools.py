@@ -1,5 +1,6 @@
 """The deployment checks run in their own virtualenv (.venv-tools, installed by `make test`)."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -27,3 +28,13 @@ def manifests(mode: str) -> list[dict]:
 
 def env_of(container: dict) -> dict[str, str]:
     return {item["name"]: item.get("value") for item in container.get("env", [])}
+
+
+def render_chart(mode: str, values: dict | None = None) -> list[dict]:
+    """The chart rendered by Helm's engine for `mode` with `values` over its defaults, as
+    `deploy/render.py` renders the committed manifests."""
+    code = ("import json, sys; sys.path.insert(0, 'deploy'); import render; "
+            "print(json.dumps(render.render_documents(sys.argv[1], json.loads(sys.argv[2]))))")
+    result = run_tool("python", "-c", code, mode, json.dumps(values or {}))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
