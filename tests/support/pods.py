@@ -52,6 +52,20 @@ def expand(value: str, env: Mapping[str, str]) -> str:
     return _REFERENCE.sub(lambda m: env.get(m.group(1), m.group(0)), value)
 
 
+def map_paths(value: str, paths: Mapping[str, str]) -> str:
+    """`value` with each path of the container (a key of `paths`, as a whole path component)
+    replaced by the local one."""
+    for path in sorted(paths, key=len, reverse=True):
+        value = re.sub(rf"(?<![\w/.]){re.escape(path)}(?=/|:|$)", lambda _m, p=path: paths[p], value)
+    return value
+
+
+def on_path(words: list[str], env: Mapping[str, str]) -> list[str]:
+    """`words` with the first found on `env`'s PATH, as exec does."""
+    found = (Path(directory) / words[0] for directory in env["PATH"].split(":"))
+    return [str(next((path for path in found if path.exists()), words[0])), *words[1:]]
+
+
 def counters(body: str) -> dict[tuple, float]:
     """(name, labels) -> value of every counter, histogram and summary sample of a scrape: the
     samples that must never go backwards while a process lives."""
@@ -159,8 +173,7 @@ class Cluster:
         return {**mounts, **IMAGE_PATHS}
 
     def localize(self, value: str, mounts: Mapping[str, str]) -> str:
-        for path in sorted(mounts, key=len, reverse=True):
-            value = re.sub(rf"(?<![\w/.]){re.escape(path)}(?=/|:|$)", lambda _m, p=path: mounts[p], value)
+        value = map_paths(value, mounts)
         for host, ip in self.service_ips.items():
             value = value.replace(host, ip)
         return value
@@ -186,9 +199,7 @@ class Cluster:
         first word found on the container's PATH (the image's virtualenv first)."""
         words = [self.localize(expand(word, container.env), container.mounts)
                  for word in (args if args is not None else container.spec["command"])]
-        executable = next((str(Path(directory) / words[0]) for directory in container.env["PATH"].split(":")
-                           if (Path(directory) / words[0]).exists()), words[0])
-        return [executable, *words[1:]]
+        return on_path(words, container.env)
 
     # --- running ---------------------------------------------------------------------------
     def start(self, pod: Pod) -> None:
