@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from config.routes import GRPC_CALLERS, ROUTES, app_for_path
-from tests.deploy.tools import env_of, manifests, run_tool
+from tests.deploy.tools import env_of, manifests, render_chart, run_tool, schema_errors
 
 APPS = tuple(ROUTES)
 NAMESPACE = "shop"
@@ -255,3 +255,50 @@ def test_the_gateway_never_routes_operational_or_internal_paths(mode, path):
 def test_the_monolith_gateway_routes_the_public_api_and_the_staff_admin(path):
     (virtual_service,) = by_kind(manifests("monolith"), "VirtualService")
     assert route_for(virtual_service, path) == f"shop-monolith.{NAMESPACE}.svc.cluster.local"
+
+
+CANARIES = {"monolith": "monolith", "split": "payments"}
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_a_canary_value_runs_a_second_deployment_and_splits_its_traffic_by_weight(mode):
+    component = CANARIES[mode]
+    documents = render_chart(mode, {"canary": {component: {"tag": "0.2.0", "weight": 10}}})
+    assert schema_errors(documents) == []
+    web = {d["metadata"]["name"]: d for d in by_kind(documents, "Deployment") if component_of(d) == "web"}
+    stable, canary = web[f"shop-{component}"], web[f"shop-{component}-canary"]
+    images = [d["spec"]["template"]["spec"]["containers"][0]["image"] for d in (stable, canary)]
+    assert images == ["ghcr.io/shop/shop:0.1.0", "ghcr.io/shop/shop:0.2.0"]
+    assert canary["spec"]["replicas"] == 1
+    # Each Deployment owns only its own pods; the Service sends to both.
+    pod_labels = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in web.items()}
+    for name, deployment in web.items():
+        selector = deployment["spec"]["selector"]["matchLabels"].items()
+        assert [other for other, labels in pod_labels.items() if selector <= labels.items()] == [name]
+    (service,) = [s for s in by_kind(documents, "Service") if s["metadata"]["name"] == f"shop-{component}"]
+    for name in (f"shop-{component}", f"shop-{component}-canary"):
+        assert service["spec"]["selector"].items() <= pod_labels[name].items()
+
+    host = f"shop-{component}.{NAMESPACE}.svc.cluster.local"
+    (rule,) = [r for r in by_kind(documents, "DestinationRule") if r["spec"]["host"] == host]
+    subsets = {s["name"]: s["labels"] for s in rule["spec"]["subsets"]}
+    assert subsets.keys() == {"stable", "canary"}
+    assert subsets["stable"].items() <= pod_labels[f"shop-{component}"].items()
+    assert subsets["canary"].items() <= pod_labels[f"shop-{component}-canary"].items()
+    services = by_kind(documents, "VirtualService")
+    gateway = next(v for v in services if v["spec"].get("gateways"))
+    mesh = next(v for v in services if v["spec"]["hosts"] == [host])
+    routes = [http["route"] for http in gateway["spec"]["http"]
+              if http["route"][0]["destination"]["host"] == host]
+    routes += [http["route"] for http in mesh["spec"]["http"]]
+    assert len(routes) >= 2
+    for route in routes:
+        assert {(d["destination"]["subset"], d["weight"]) for d in route} == {("stable", 90), ("canary", 10)}
+    # The other components, in split mode, keep one Deployment and plain routes.
+    assert len(web) == (2 if mode == "monolith" else len(APPS) + 1)
+    assert len([r for r in by_kind(documents, "DestinationRule") if r["spec"].get("subsets")]) == 1
+
+
+def test_a_canary_of_the_running_tag_is_refused():
+    with pytest.raises(AssertionError, match=r"must differ from image\.tag"):
+        render_chart("split", {"canary": {"users": {"tag": "0.1.0", "weight": 5}}})

@@ -38,3 +38,14 @@ def render_chart(mode: str, values: dict | None = None) -> list[dict]:
     result = run_tool("python", "-c", code, mode, json.dumps(values or {}))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+def schema_errors(documents: list[dict]) -> list[str]:
+    """What deploy/validate.py finds wrong in `documents` (Kubernetes and CRD schemas)."""
+    code = ("import json, sys; sys.path.insert(0, 'deploy'); import validate; "
+            "print(json.dumps([e for d in json.load(sys.stdin) for e in validate.document_errors(d)]))")
+    executable = TOOLS_BIN / "python"
+    result = subprocess.run([str(executable), "-c", code], cwd=ROOT, input=json.dumps(documents),
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

@@ -43,13 +43,27 @@ app.kubernetes.io/component: {{ .role }}
 shop/service: {{ .name }}
 {{- end -}}
 
+{{/* `.tag` (a canary's image tag) defaults to image.tag. */}}
 {{- define "shop.labels" -}}
 {{ include "shop.selectorLabels" . }}
-app.kubernetes.io/version: {{ .root.Values.image.tag | quote }}
+app.kubernetes.io/version: {{ .tag | default .root.Values.image.tag | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 app: {{ include "shop.fullname" . }}
-version: {{ .root.Values.image.tag | quote }}
+version: {{ .tag | default .root.Values.image.tag | quote }}
+{{- end -}}
+
+{{/* The web Deployments of a component: [{track, tag, name suffix, weight}], the canary second
+when canary.<component> is set. */}}
+{{- define "shop.tracks" -}}
+{{- $canary := index .root.Values.canary .name -}}
+- {track: stable, tag: {{ .root.Values.image.tag | quote }}, suffix: "", weight: {{ sub 100 (dig "weight" 0 ($canary | default dict) | int) }}}
+{{- with $canary }}
+{{- if eq (toString .tag) (toString $.root.Values.image.tag) }}
+{{- fail (printf "canary.%s.tag must differ from image.tag" $.name) }}
+{{- end }}
+- {track: canary, tag: {{ .tag | quote }}, suffix: "-canary", weight: {{ .weight | int }}, replicas: {{ .replicas | default 1 | int }}}
+{{- end }}
 {{- end -}}
 
 {{/* A component's settings for one role: the defaults merged with overrides.<component>.<role>. */}}
@@ -60,8 +74,8 @@ version: {{ .root.Values.image.tag | quote }}
 {{- end -}}
 
 {{- define "shop.image" -}}
-image: {{ printf "%s:%s" .Values.image.repository .Values.image.tag | quote }}
-imagePullPolicy: {{ .Values.image.pullPolicy }}
+image: {{ printf "%s:%s" .root.Values.image.repository (.tag | default .root.Values.image.tag) | quote }}
+imagePullPolicy: {{ .root.Values.image.pullPolicy }}
 {{- end -}}
 
 {{/* Environment of every process of one component; call with (dict "root" $ "component" $c "role" <role>). */}}
@@ -147,7 +161,7 @@ topologySpreadConstraints:
 {{- end -}}
 
 {{- define "shop.containerCommon" -}}
-{{ include "shop.image" .root }}
+{{ include "shop.image" . }}
 securityContext:
   {{- toYaml .root.Values.containerSecurityContext | nindent 2 }}
 volumeMounts:
@@ -165,4 +179,22 @@ exporter adds them up (prometheus_client's multiprocess mode), as gunicorn's wor
 directory config/gunicorn.py makes. Empty for the roles that need none. */}}
 {{- define "shop.multiprocess" -}}
 {{- if has .role (list "worker" "beat") }}/run/prometheus{{ end -}}
+{{- end -}}
+
+
+{{/* The destinations of a route to a component: its Service, or with a canary its two subsets by
+weight. Call with (dict "root" $ "name" <component> ["port" <number>]). */}}
+{{- define "shop.weightedRoute" -}}
+{{- $canary := index .root.Values.canary .name -}}
+{{- range $track := include "shop.tracks" . | fromYamlArray }}
+- destination:
+    host: {{ include "shop.host" $ }}
+    {{- with $.port }}
+    port: {number: {{ . }}}
+    {{- end }}
+    {{- if $canary }}
+    subset: {{ $track.track }}
+  weight: {{ $track.weight }}
+    {{- end }}
+{{- end }}
 {{- end -}}
