@@ -14,7 +14,7 @@ from django.conf import settings
 
 from config.routes import ROUTES
 from tests.deploy.tools import ROOT, run_tool
-from tests.support.pods import IMAGE_PATHS, counters, image_environment, map_paths, on_path
+from tests.support.pods import counters, image_environment, image_paths, map_paths, on_path
 from tests.support.processes import free_port, start_process, wait_for_port
 from tests.support.split import Topology
 
@@ -109,7 +109,7 @@ class ComposeHere:
             r"redis://redis:6379/\d+": "redis://127.0.0.1:6379/9",
             r"kafka:9092": kafka_bootstrap,
         }
-        self.paths = {"/tmp": str(tmp_path), **IMAGE_PATHS}  # noqa: S108 (the container's /tmp)
+        self.paths = {"/tmp": str(tmp_path), **image_paths(tmp_path)}  # noqa: S108 (the container's /tmp)
         self.services = compose_config()["services"]
         self.tmp_path = tmp_path
 

@@ -2,13 +2,15 @@
 kubelet and Prometheus do.
 
 Each pod gets a loopback address of its own as its IP (127.0.<n>.1), so every pod listens on the
-chart's own ports, as in a cluster. A container runs its exact `command`, in the checkout (the
-image's WORKDIR), with the environment kubelet would give it: the image's `ENV` (docker/Dockerfile),
-the Secrets of `envFrom` (which the test supplies: its PostgreSQL, Redis and Kafka), then `env`
-with `$(VAR)` expanded and `status.podIP` filled in. Paths of the image and of the pod's volumes
-are mapped to the checkout, the virtualenv and a directory per volume; Service names
-(`<service>.<namespace>.svc.cluster.local`) to the IP of the pod the Service selects (one replica
-each). Probes are called as declared: HTTP with the pod IP as Host, gRPC health, exec.
+chart's own ports, as in a cluster; the pod's own loopback is not simulated, so a server bound to
+every interface of the pod (`0.0.0.0`) listens on the pod's IP. A container runs its exact
+`command`, in the checkout (the image's WORKDIR), with the environment kubelet would give it: the
+image's `ENV` (docker/Dockerfile), the Secrets of `envFrom` (which the test supplies: its
+PostgreSQL, Redis and Kafka), then `env` with `$(VAR)` expanded and `status.podIP` filled in.
+Paths of the image and of the pod's volumes are mapped to the checkout, the virtualenv and a
+directory per volume; Service names (`<service>.<namespace>.svc.cluster.local`) to the IP of the
+pod the Service selects (one replica each). Probes are called as declared: HTTP with the pod IP as
+Host, gRPC health, exec.
 """
 
 import os
@@ -31,8 +33,13 @@ from tests.support.processes import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile"
 VENV = REPO_ROOT / ".venv"
-IMAGE_PATHS = {"/opt/venv": str(VENV), "/app": str(REPO_ROOT)}  # the image's paths, here
 _REFERENCE = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def image_paths(scratch: Path) -> dict[str, str]:
+    """The image's paths, here: its virtualenv, its WORKDIR (the checkout), and the static files
+    it collected at build time (none here: a directory under `scratch`)."""
+    return {"/opt/venv": str(VENV), "/app": str(REPO_ROOT), "/app/static": str(scratch / "static")}
 
 
 def image_environment(base: Mapping[str, str]) -> dict[str, str]:
@@ -84,6 +91,7 @@ class Container:
     spec: dict
     env: dict[str, str]
     mounts: dict[str, str]  # path in the container -> path here
+    pod_ip: str
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -118,14 +126,6 @@ class Pod:
     def labels(self) -> dict:
         return self.workload["spec"]["template"]["metadata"]["labels"]
 
-    @property
-    def role(self) -> str:
-        return self.labels["app.kubernetes.io/component"]
-
-    @property
-    def component(self) -> str:
-        return self.labels["shop/service"]
-
     def running(self) -> bool:
         return all(c.process is not None and c.process.poll() is None for c in self.containers.values())
 
@@ -133,14 +133,13 @@ class Pod:
 class Cluster:
     """The pods of a rendered chart on this machine. `secrets` maps a Secret's name to its data."""
 
-    def __init__(self, documents: list[dict], secrets: Mapping[str, Mapping[str, str]], log_dir: Path,
-                 first_subnet: int = 101):
+    def __init__(self, documents: list[dict], secrets: Mapping[str, Mapping[str, str]], log_dir: Path):
         self.documents = documents
         self.secrets = secrets
         self.log_dir = log_dir
         self.pods: dict[str, Pod] = {}
         workloads = [d for d in documents if d["kind"] in ("Deployment", "Job")]
-        for number, workload in enumerate(workloads, start=first_subnet):
+        for number, workload in enumerate(workloads, start=101):
             name = workload["metadata"]["name"]
             directory = log_dir / name
             directory.mkdir(parents=True, exist_ok=True)
@@ -155,14 +154,15 @@ class Cluster:
             for spec in pod.workload["spec"]["template"]["spec"]["containers"]:
                 mounts = self.mounts(pod, spec)
                 env = self.container_env(pod, spec, mounts)
-                pod.containers[spec["name"]] = Container(spec["name"], spec, env, mounts)
+                pod.containers[spec["name"]] = Container(spec["name"], spec, env, mounts, pod.ip)
 
     def of_kind(self, kind: str) -> list[dict]:
         return [d for d in self.documents if d["kind"] == kind]
 
-    def selected_pods(self, selector: Mapping[str, str], kind: str = "Deployment") -> list[Pod]:
+    def selected_pods(self, selector: Mapping[str, str]) -> list[Pod]:
+        """The Deployments' pods a Service selects."""
         return [pod for pod in self.pods.values()
-                if pod.kind == kind and selector.items() <= pod.labels.items()]
+                if pod.kind == "Deployment" and selector.items() <= pod.labels.items()]
 
     # --- what kubelet gives a container -----------------------------------------------------
     def mounts(self, pod: Pod, spec: dict) -> dict[str, str]:
@@ -170,7 +170,7 @@ class Cluster:
         mounts = {m["mountPath"]: str(pod.directory / m["name"]) for m in spec.get("volumeMounts", [])}
         for local in mounts.values():
             Path(local).mkdir(parents=True, exist_ok=True)
-        return {**mounts, **IMAGE_PATHS}
+        return {**mounts, **image_paths(pod.directory)}
 
     def localize(self, value: str, mounts: Mapping[str, str]) -> str:
         value = map_paths(value, mounts)
@@ -189,9 +189,9 @@ class Cluster:
         for item in spec.get("env", []):
             if "value" in item:
                 env[item["name"]] = self.localize(expand(item["value"], env), mounts)
-            else:
-                field_path = item["valueFrom"]["fieldRef"]["fieldPath"]
-                env[item["name"]] = {"status.podIP": pod.ip, "metadata.name": pod.name}[field_path]
+            else:  # the chart's only field reference
+                assert item["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP", item
+                env[item["name"]] = pod.ip
         return env
 
     def command(self, container: Container, args: list[str] | None = None) -> list[str]:
@@ -199,6 +199,7 @@ class Cluster:
         first word found on the container's PATH (the image's virtualenv first)."""
         words = [self.localize(expand(word, container.env), container.mounts)
                  for word in (args if args is not None else container.spec["command"])]
+        words = [word.replace("0.0.0.0:", f"{container.pod_ip}:") for word in words]
         return on_path(words, container.env)
 
     # --- running ---------------------------------------------------------------------------

@@ -85,7 +85,7 @@ imagePullPolicy: {{ .root.Values.image.pullPolicy }}
 {{- $routes := include "shop.routes" $root | fromYaml -}}
 env:
   # Kubernetes reaches a pod at its IP (Services, kubelet probes, Prometheus, Istio >= 1.10
-  # inbound): every server of the pod binds exactly that address, nothing else.
+  # inbound): the gRPC server and the metrics exporters bind exactly that address.
   - name: POD_IP
     valueFrom:
       fieldRef: {fieldPath: status.podIP}
