@@ -4,6 +4,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -98,7 +99,7 @@ class ComposeHere:
     as tests/support/pods.py maps a pod's, the compose network's hosts to this run's services, and
     a published port (`--bind=0.0.0.0:8000`) to a free loopback one."""
 
-    def __init__(self, tmp_path: Path, kafka_bootstrap: str):
+    def __init__(self, tmp_path: Path):
         default = settings.DATABASES["default"]
         self.postgres = f"postgres://{default['USER']}@{default['HOST']}:{default['PORT']}"
         prefix = f"compose_{os.environ.get('TEST_DB_SUFFIX', 'x')}"
@@ -107,7 +108,7 @@ class ComposeHere:
         self.hosts = {  # pattern -> here
             r"postgres://shop:shop@postgres:5432/shop_": f"{self.postgres}/{prefix}_",
             r"redis://redis:6379/\d+": "redis://127.0.0.1:6379/9",
-            r"kafka:9092": kafka_bootstrap,
+            r"kafka:9092": self.topology.kafka.bootstrap_servers,  # a broker of its own
         }
         self.paths = {"/tmp": str(tmp_path), **image_paths(tmp_path)}  # noqa: S108 (the container's /tmp)
         self.services = compose_config()["services"]
@@ -132,11 +133,18 @@ class ComposeHere:
 
 
 @pytest.fixture
-def compose_here(tmp_path, kafka_broker):
-    here = ComposeHere(tmp_path, kafka_broker.bootstrap_servers)
+def compose_here(tmp_path):
+    here = ComposeHere(tmp_path)
     here.topology.create_databases(recreate=True)
+    here.topology.kafka.start(log_dir=tmp_path)
     yield here
+    here.topology.kafka.stop()
     here.topology.drop_databases()
+
+
+def start_service(here: ComposeHere, service: str, port: int = 0):
+    return start_process(f"compose-{service}", here.command(service, port), here.env(service), port,
+                         log_dir=here.tmp_path)
 
 
 def test_compose_migrates_then_the_image_cmd_serves_with_one_set_of_metrics(compose_here):
@@ -146,8 +154,7 @@ def test_compose_migrates_then_the_image_cmd_serves_with_one_set_of_metrics(comp
     assert "Applying users.0001_initial... OK" in migrate.stdout
 
     port = free_port()
-    web = start_process("compose-web", compose_here.command("web", port), compose_here.env("web"), port,
-                        log_dir=compose_here.tmp_path)
+    web = start_service(compose_here, "web", port)
     try:
         wait_for_port(port, timeout=60, process=web.process)
         scrapes = []
@@ -167,3 +174,23 @@ def test_compose_migrates_then_the_image_cmd_serves_with_one_set_of_metrics(comp
     assert requests_by_view == [6.0]
     lines = [json.loads(line) for line in web.log().splitlines() if line.strip()]
     assert any(line["logger"] == "shop.request" and line["path"] == "/api/v1/products" for line in lines)
+
+
+def test_compose_worker_and_beat_run_and_answer_the_charts_liveness_ping(compose_here):
+    migrate = subprocess.run(compose_here.command("migrate"), cwd=ROOT, env=compose_here.env("migrate"),
+                             capture_output=True, text=True, timeout=300)
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    worker, beat = start_service(compose_here, "worker"), start_service(compose_here, "beat")
+    env = compose_here.env("worker")
+    ping = on_path(["celery", "--app=config", "inspect", "ping", "--timeout=5"], env)
+    try:
+        deadline = time.monotonic() + 90
+        while subprocess.run(ping, cwd=ROOT, env=env, capture_output=True, timeout=60).returncode:
+            assert worker.process.poll() is None, worker.log()[-3000:]
+            assert time.monotonic() < deadline, worker.log()[-3000:]
+            time.sleep(1)
+        assert beat.process.poll() is None, beat.log()[-3000:]
+    finally:
+        worker.stop()
+        beat.stop()
+    assert "beat: Starting" in beat.log()
