@@ -1,6 +1,7 @@
 """The Helm chart and its rendered manifests (deploy/<mode>.yaml) for both modes."""
 
 import json
+import os
 from collections import Counter
 
 import pytest
@@ -302,3 +303,16 @@ def test_a_canary_value_runs_a_second_deployment_and_splits_its_traffic_by_weigh
 def test_a_canary_of_the_running_tag_is_refused():
     with pytest.raises(AssertionError, match=r"must differ from image\.tag"):
         render_chart("split", {"canary": {"users": {"tag": "0.1.0", "weight": 5}}})
+
+
+def test_a_restarted_worker_forgets_the_samples_of_the_processes_of_its_earlier_run(tmp_path, monkeypatch):
+    """The emptyDir outlives a container restart; the worker starts from this run's files only."""
+    from config.celery import forget_samples_of_earlier_runs
+
+    earlier = [tmp_path / "counter_1234567.db", tmp_path / "gauge_livesum_1234568.db"]
+    own = tmp_path / f"counter_{os.getpid()}.db"
+    for path in (*earlier, own):
+        path.write_bytes(b"\0" * 8)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    forget_samples_of_earlier_runs()
+    assert sorted(tmp_path.iterdir()) == [own]
