@@ -33,6 +33,18 @@ app.config_from_object("config.startup:checked_settings", namespace="CELERY")  #
 app.autodiscover_tasks()
 
 
+@signals.celeryd_init.connect
+def forget_samples_of_earlier_runs(**kwargs):
+    """The chart's metrics directory (an emptyDir) outlives a container restart: the files of an
+    earlier run's processes would be added to this run's. This process's own (it may already
+    have written) stay."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory and os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if not name.endswith(f"_{os.getpid()}.db"):
+                os.remove(os.path.join(directory, name))
+
+
 @signals.worker_init.connect
 def start_metrics_exporter(**kwargs):
     """A worker has no HTTP endpoint: its metrics are served on METRICS_PORT (default 9100)."""

@@ -14,6 +14,12 @@ ROUTES: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the public gateway sends to the monolith: the API, and the admin with its static files for
+# staff. Nothing else: the operational endpoints (/metrics, /readyz, /healthz) and the API docs
+# (/api/schema/, /api/docs/, /api/redoc/) stay in-cluster, as every path split mode does not route.
+MONOLITH_PREFIXES: tuple[str, ...] = (API_PREFIX, "/admin", "/static")
+
+
 def app_for_path(path: str) -> str | None:
     for app, prefixes in ROUTES.items():
         if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):

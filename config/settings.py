@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "apps.common.logging.RequestContextMiddleware",
+    # Probes and scrapes send `Host: <pod IP>`: answered here, before any host validation.
+    "apps.common.operational_paths.OperationalPathsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.http.NoStoreForPersonalResponsesMiddleware",
     "apps.common.http.RefuseControlCharactersMiddleware",
@@ -350,6 +352,8 @@ if "payments" in SERVICE_APPS:
 # --- gRPC: where apps not served here live ----------------------------------------------------
 GRPC_TARGETS = {app: env_str(f"{app.upper()}_GRPC_TARGET") for app in DOMAIN_APPS}
 GRPC_PORT = env_int("GRPC_PORT", 50051)  # where `manage.py grpcserve` listens
+# Loopback unless told otherwise: the chart binds the pod IP, compose every interface of the container.
+GRPC_ADDRESS = env_str("GRPC_ADDRESS", "127.0.0.1")
 # Every remote call's deadline (retries included); the breaker opens after this many consecutive
 # unanswered calls and lets a trial call through after the cool-down.
 GRPC_DEADLINE_SECONDS = env_float("GRPC_DEADLINE_SECONDS", 2.0)

@@ -3,8 +3,8 @@
     .venv-tools/bin/python deploy/render.py          # rewrite the files
     .venv-tools/bin/python deploy/render.py --check  # exit 1 when a committed file is stale
 
-Outputs: charts/shop/routes.yaml (the route and gRPC-caller tables the chart's Istio routes,
-AuthorizationPolicies and NetworkPolicies are built from) and deploy/<mode>.yaml (the chart
+Outputs: charts/shop/routes.yaml (the route, monolith-route and gRPC-caller tables the chart's
+Istio routes, AuthorizationPolicies and NetworkPolicies are built from) and deploy/<mode>.yaml (the chart
 rendered by Helm's own engine, through helm-python-sdk, for each mode).
 """
 
@@ -24,10 +24,10 @@ def _load_route_table():
     spec = importlib.util.spec_from_file_location("routes", ROOT / "config" / "routes.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.ROUTES, module.GRPC_CALLERS
+    return module.ROUTES, module.GRPC_CALLERS, module.MONOLITH_PREFIXES
 
 
-ROUTES, GRPC_CALLERS = _load_route_table()
+ROUTES, GRPC_CALLERS, MONOLITH_PREFIXES = _load_route_table()
 
 CHART = ROOT / "charts" / "shop"
 RELEASE = "shop"
@@ -41,13 +41,15 @@ def routes_yaml() -> str:
         {"name": app, "prefixes": list(prefixes), "grpcCallers": list(GRPC_CALLERS[app])}
         for app, prefixes in ROUTES.items()
     ]
-    return HEADER + yaml.safe_dump({"apps": apps}, sort_keys=False)
+    tables = {"apps": apps, "monolith": {"prefixes": list(MONOLITH_PREFIXES)}}
+    return HEADER + yaml.safe_dump(tables, sort_keys=False)
 
 
-def render_documents(mode: str) -> list[dict]:
-    """The chart rendered offline for `mode`, every document with the namespace set."""
+def render_documents(mode: str, values: dict | None = None) -> list[dict]:
+    """The chart rendered offline for `mode` (and `values` over the defaults), every document
+    with the namespace set."""
     rendered = helm_python.Chart.load(CHART).render(
-        {"mode": mode}, name=RELEASE, namespace=NAMESPACE, is_install=True
+        {**(values or {}), "mode": mode}, name=RELEASE, namespace=NAMESPACE, is_install=True
     )
     documents = []
     for path in sorted(rendered):

@@ -23,6 +23,7 @@ from config.service_apps import served_apps
 logger = logging.getLogger(__name__)
 
 DEFAULT_EXPORTER_PORT = 9100
+DEFAULT_EXPORTER_ADDRESS = "127.0.0.1"
 # Apps that publish events through an outbox table (`apps.<app>.models.OutboxEvent`).
 PUBLISHING_APPS = ("inventory", "payments", "products")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -236,19 +237,22 @@ def metrics_view(request):
 
 
 def start_exporter(port: int | None = None) -> int | None:
-    """Serve this process's metrics on `port` (default `METRICS_PORT`, else 9100) from a thread.
+    """Serve this process's metrics on `port` (default `METRICS_PORT`, else 9100) of
+    `METRICS_ADDRESS` (default loopback; the chart sets the pod IP) from a thread.
 
     For processes without HTTP (`grpcserve`, the Celery worker). A port already taken is
     logged, not fatal: metrics must never stop the work. Returns the port served, or None.
     """
     if port is None:
         port = int(os.environ.get("METRICS_PORT") or DEFAULT_EXPORTER_PORT)
+    address = os.environ.get("METRICS_ADDRESS") or DEFAULT_EXPORTER_ADDRESS
     try:
-        prometheus_client.start_http_server(port, registry=scrape_registry(close_connections=True))
+        prometheus_client.start_http_server(port, addr=address,
+                                            registry=scrape_registry(close_connections=True))
     except OSError as exc:
-        logger.warning("metrics exporter not started on port %s: %s", port, exc)
+        logger.warning("metrics exporter not started on %s port %s: %s", address, port, exc)
         return None
-    logger.info("metrics exporter serving on port %s", port)
+    logger.info("metrics exporter serving on %s port %s", address, port)
     return port
 
 

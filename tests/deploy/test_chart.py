@@ -1,12 +1,13 @@
 """The Helm chart and its rendered manifests (deploy/<mode>.yaml) for both modes."""
 
 import json
+import os
 from collections import Counter
 
 import pytest
 
 from config.routes import GRPC_CALLERS, ROUTES, app_for_path
-from tests.deploy.tools import env_of, manifests, run_tool
+from tests.deploy.tools import env_of, manifests, render_chart, run_tool, schema_errors
 
 APPS = tuple(ROUTES)
 NAMESPACE = "shop"
@@ -201,3 +202,121 @@ def test_service_monitor_scrapes_http_and_exporter_ports():
     assert {(e["port"], e["path"]) for e in monitor["spec"]["endpoints"]} == {
         ("http", "/metrics"), ("metrics", "/metrics")
     }
+
+
+def containers_of(documents):
+    for workload in by_kind(documents, "Deployment") + by_kind(documents, "Job"):
+        for container in workload["spec"]["template"]["spec"]["containers"]:
+            yield workload, container
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_every_gunicorn_runs_with_its_config_and_grpc_and_metrics_bind_the_pod_ip(mode):
+    gunicorns = 0
+    for _workload, container in containers_of(manifests(mode)):
+        command = container["command"]
+        if command[0] == "gunicorn":
+            gunicorns += 1
+            assert "--config=config/gunicorn.py" in command
+            assert "--bind=0.0.0.0:8000" in command  # the pod IP and loopback (port-forward)
+        env = env_of(container)
+        assert env["GRPC_ADDRESS"] == env["METRICS_ADDRESS"] == "$(POD_IP)"
+        (pod_ip,) = [item for item in container["env"] if item["name"] == "POD_IP"]
+        assert pod_ip["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert gunicorns == (1 if mode == "monolith" else len(APPS))
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_celery_worker_and_beat_write_metrics_to_a_multiprocess_directory_of_their_own(mode):
+    for workload, container in containers_of(manifests(mode)):
+        role = component_of(workload)
+        directory = env_of(container).get("PROMETHEUS_MULTIPROC_DIR")
+        if role not in ("worker", "beat"):
+            assert directory is None  # gunicorn's config makes its own; single processes need none
+            continue
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
+        assert "emptyDir" in volumes[mounts[directory]]
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_topics_are_created_as_msk_needs_them(mode):
+    for _workload, container in containers_of(manifests(mode)):
+        env = env_of(container)
+        assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+        assert int(env["KAFKA_PARTITIONS"]) >= 1
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+@pytest.mark.parametrize("path", ["/metrics", "/readyz", "/healthz", "/", "/api/schema/", "/api/docs/",
+                                  "/api/v1x", "/adminx"])
+def test_the_gateway_never_routes_operational_or_internal_paths(mode, path):
+    (virtual_service,) = by_kind(manifests(mode), "VirtualService")
+    assert route_for(virtual_service, path) is None
+
+
+@pytest.mark.parametrize("path", ["/api/v1", "/api/v1/products", "/api/v1/payments/x", "/admin/",
+                                  "/admin/login/", "/static/admin/css/base.css"])
+def test_the_monolith_gateway_routes_the_public_api_and_the_staff_admin(path):
+    (virtual_service,) = by_kind(manifests("monolith"), "VirtualService")
+    assert route_for(virtual_service, path) == f"shop-monolith.{NAMESPACE}.svc.cluster.local"
+
+
+CANARIES = {"monolith": "monolith", "split": "payments"}
+
+
+@pytest.mark.parametrize("mode", ["monolith", "split"])
+def test_a_canary_value_runs_a_second_deployment_and_splits_its_traffic_by_weight(mode):
+    component = CANARIES[mode]
+    documents = render_chart(mode, {"canary": {component: {"tag": "0.2.0", "weight": 10}}})
+    assert schema_errors(documents) == []
+    web = {d["metadata"]["name"]: d for d in by_kind(documents, "Deployment") if component_of(d) == "web"}
+    stable, canary = web[f"shop-{component}"], web[f"shop-{component}-canary"]
+    images = [d["spec"]["template"]["spec"]["containers"][0]["image"] for d in (stable, canary)]
+    assert images == ["ghcr.io/shop/shop:0.1.0", "ghcr.io/shop/shop:0.2.0"]
+    assert canary["spec"]["replicas"] == 1
+    # Each Deployment owns only its own pods; the Service sends to both.
+    pod_labels = {name: d["spec"]["template"]["metadata"]["labels"] for name, d in web.items()}
+    for name, deployment in web.items():
+        selector = deployment["spec"]["selector"]["matchLabels"].items()
+        assert [other for other, labels in pod_labels.items() if selector <= labels.items()] == [name]
+    (service,) = [s for s in by_kind(documents, "Service") if s["metadata"]["name"] == f"shop-{component}"]
+    for name in (f"shop-{component}", f"shop-{component}-canary"):
+        assert service["spec"]["selector"].items() <= pod_labels[name].items()
+
+    host = f"shop-{component}.{NAMESPACE}.svc.cluster.local"
+    (rule,) = [r for r in by_kind(documents, "DestinationRule") if r["spec"]["host"] == host]
+    subsets = {s["name"]: s["labels"] for s in rule["spec"]["subsets"]}
+    assert subsets.keys() == {"stable", "canary"}
+    assert subsets["stable"].items() <= pod_labels[f"shop-{component}"].items()
+    assert subsets["canary"].items() <= pod_labels[f"shop-{component}-canary"].items()
+    services = by_kind(documents, "VirtualService")
+    gateway = next(v for v in services if v["spec"].get("gateways"))
+    mesh = next(v for v in services if v["spec"]["hosts"] == [host])
+    routes = [http["route"] for http in gateway["spec"]["http"]
+              if http["route"][0]["destination"]["host"] == host]
+    routes += [http["route"] for http in mesh["spec"]["http"]]
+    assert len(routes) >= 2
+    for route in routes:
+        assert {(d["destination"]["subset"], d["weight"]) for d in route} == {("stable", 90), ("canary", 10)}
+    # The other components, in split mode, keep one Deployment and plain routes.
+    assert len(web) == (2 if mode == "monolith" else len(APPS) + 1)
+    assert len([r for r in by_kind(documents, "DestinationRule") if r["spec"].get("subsets")]) == 1
+
+
+def test_a_canary_of_the_running_tag_is_refused():
+    with pytest.raises(AssertionError, match=r"must differ from image\.tag"):
+        render_chart("split", {"canary": {"users": {"tag": "0.1.0", "weight": 5}}})
+
+
+def test_a_restarted_worker_forgets_the_samples_of_the_processes_of_its_earlier_run(tmp_path, monkeypatch):
+    """The emptyDir outlives a container restart; the worker starts from this run's files only."""
+    from config.celery import forget_samples_of_earlier_runs
+
+    earlier = [tmp_path / "counter_1234567.db", tmp_path / "gauge_livesum_1234568.db"]
+    own = tmp_path / f"counter_{os.getpid()}.db"
+    for path in (*earlier, own):
+        path.write_bytes(b"\0" * 8)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    forget_samples_of_earlier_runs()
+    assert sorted(tmp_path.iterdir()) == [own]

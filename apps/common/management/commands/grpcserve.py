@@ -27,8 +27,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, max_workers, grace, readiness_interval, readiness_retry, **options):
         server, health_servicer = build_server(served_apps(), max_workers)
-        if server.add_insecure_port(f"[::]:{port}") == 0:
-            raise OSError(f"cannot listen on port {port}")
+        address = f"[{settings.GRPC_ADDRESS}]" if ":" in settings.GRPC_ADDRESS else settings.GRPC_ADDRESS
+        if server.add_insecure_port(f"{address}:{port}") == 0:
+            raise OSError(f"cannot listen on {address}:{port}")
         stopping = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         threading.Thread(target=health_servicer.follow_readiness, name="readiness", daemon=True,
                          args=(stopping, readiness_interval, readiness_retry)).start()
         metrics.start_exporter()
-        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on port {port}")
+        self.stdout.write(f"gRPC serving {', '.join(served_apps())} on {address}:{port}")
         self.stdout.flush()
         stopping.wait()
         # Probes see NOT_SERVING first, so the mesh stops routing here while in-flight RPCs finish.
