@@ -112,3 +112,11 @@ def test_other_lines_scan_their_free_text_not_the_pipeline_fields(redactions):
     assert redacted["message"] == f"charging {shop_logging.REDACTED}"
     assert redacted["card_token"] == shop_logging.REDACTED
     assert redactions == ["charging tok_visa_1", "10.00"]
+
+
+def test_the_access_line_still_hides_a_secret_named_field_without_scanning_values(redactions):
+    event = {"logger": shop_logging.ACCESS_LOGGER, "message": "GET /healthz 200", "path": "/healthz",
+             "api_token": "t0ken"}
+    redacted = shop_logging.redact(None, "info", event)
+    assert redacted["api_token"] == shop_logging.REDACTED and redacted["path"] == "/healthz"
+    assert redactions == []

@@ -81,10 +81,12 @@ def redact(logger, method_name, event_dict):
     """Scrub secret-named fields and secret-looking values from the whole line.
 
     The pipeline's own fields are made from known parts and the access line's values are
-    redacted where it builds them (`RequestContextMiddleware`): neither is scanned again.
+    redacted where it builds them (`RequestContextMiddleware`): neither is scanned again (field
+    names still are: a name is matched once per process).
     """
     if event_dict.get("logger") == ACCESS_LOGGER:
-        return event_dict
+        return {key: REDACTED if key not in OWN_FIELDS and _is_secret_key(key) else value
+                for key, value in event_dict.items()}
     return {
         key: value if key in CLEAN_FIELDS
         else REDACTED if key not in OWN_FIELDS and _is_secret_key(key) else _redact_value(value)
