@@ -27,10 +27,12 @@ import psutil
 import psycopg
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import constant_rate  # noqa: E402
 from config.jwt_keys import generate_private_pem  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
 from tests.support.processes import ServerProcess, free_port, start_process  # noqa: E402
@@ -62,6 +64,8 @@ def main():
                         help="purchase events drained through the event path (at least 5000)")
     parser.add_argument("--events-only", action="store_true",
                         help="measure only the event row; print it, write no results")
+    parser.add_argument("--rate", type=float, default=50,
+                        help="arrival rate (per second) of the constant-rate purchase rows")
     options = parser.parse_args()
     options.events = max(options.events, EVENTS)
 
@@ -92,6 +96,13 @@ def main():
             results["http"] = measure_http(server, work, options)
         worker, results["startup_worker"], metrics_port = start_worker()
         results["events"] = measure_events(broker, metrics_port, options.events)
+        if not options.events_only:
+            for process in (worker, server):
+                process.stop(timeout=30)
+            worker = None
+            server = start_monolith(workers=1, threads=8)[0]
+            results["http"]["purchase_monolith_one_worker"] = purchase(
+                server.url, work, "purchase_monolith_one_worker", results["http"]["bought"], options)
     finally:
         for process in (worker, server):
             if process:
@@ -134,12 +145,13 @@ def manage(*args: str):
                    stdout=subprocess.DEVNULL)
 
 
-def start_monolith() -> tuple[ServerProcess, dict]:
+def start_monolith(workers: int = 2, threads: int = 4) -> tuple[ServerProcess, dict]:
     port = free_port()
     started = time.monotonic()
-    server = start_process("bench-monolith", [
+    server = start_process(f"bench-monolith-{workers}x{threads}", [
         sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
+        "--worker-class", "gthread",
     ], {}, port)
     wait(lambda: requests.get(f"{server.url}/readyz", timeout=1).status_code == 200, server, "/readyz 200")
     return server, {"seconds_to_ready": round(time.monotonic() - started, 2), **memory(server.process.pid)}
@@ -202,18 +214,32 @@ def request_file(work: Path, name: str, lines) -> Path:
 def measure_http(server: ServerProcess, work: Path, options) -> dict:
     from apps.inventory.interface import StockLine, receive_stock
     from apps.products.models import Product
+    from bench.counts import request_counts
 
     active = Product.objects.filter(status="active").order_by("sku")
     ids = [str(pk) for pk in active.values_list("id", flat=True)]
     listing = "/api/v1/products?page=1"
+    # One request of each kind in this process, before the runs (nothing of theirs cached yet),
+    # after one that opens the process's connections (their set-up is no request's cost).
+    request_counts("GET", "/bench/baseline")
+    counts = {
+        "baseline": request_counts("GET", "/bench/baseline"),
+        "list_cached": request_counts("GET", listing, warm=True),
+        "list_uncached": request_counts("GET", f"{listing}&max_price=999999.99"),
+        "detail_cached": request_counts("GET", f"/api/v1/products/{ids[0]}", warm=True),
+        "detail_uncached": request_counts("GET", f"/api/v1/products/{ids[-1]}"),
+    }
     for path in (listing, f"/api/v1/products/{ids[0]}"):  # fill the cache for the cached runs
         assert requests.get(server.url + path, timeout=10).status_code == 200
+    etag = requests.get(server.url + listing, timeout=10).headers["ETag"]
+    counts["list_revalidated"] = request_counts("GET", listing, HTTP_IF_NONE_MATCH=etag)
 
     runs = {
         "baseline": ["/bench/baseline"],
         "list_cached": [listing],
-        # The same query as the cached list; a parameter the view ignores makes each URL its own key.
-        "list_uncached": (f"{listing}&nocache={n}" for n in range(200_000)),
+        # The same rows as the cached list: a price ceiling above every price, different each time,
+        # gives each request its own cache entries (page and count), so nothing is cached.
+        "list_uncached": (f"{listing}&max_price={999_999.99 - n / 100:.2f}" for n in range(200_000)),
         "detail_cached": [f"/api/v1/products/{ids[0]}"],
         # Every product once: each request misses the cache while the run stays under len(ids).
         "detail_uncached": (f"/api/v1/products/{pk}" for pk in ids),
@@ -223,12 +249,24 @@ def measure_http(server: ServerProcess, work: Path, options) -> dict:
         figures[name] = wrk(server.url, request_file(work, name, lines), options)
         print(f"{name}: {figures[name]}", flush=True)
     figures["detail_uncached"]["distinct_ids"] = len(ids)
+    # A client (or proxy) holding the current list page asks whether it changed: 304, no body.
+    figures["list_revalidated"] = wrk(server.url, request_file(work, "list_revalidated", [listing]), options,
+                                      BENCH_HEADER=f"If-None-Match: {etag}")
+    print(f"list_revalidated: {figures['list_revalidated']}", flush=True)
 
     # The purchase: one unit of one of 100 products per request, each a fresh Idempotency-Key.
     bought = ids[:100]
     receive_stock(f"bench-{uuid.uuid4()}", [StockLine(uuid.UUID(pk), 1_000_000) for pk in bought],
                   reason="bench stock")
+    counts["purchase_monolith"] = request_counts(
+        "POST", "/api/v1/payments", data=purchase_body(bought[0]), content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(is_staff=False)}", HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
     figures["purchase_monolith"] = purchase(server.url, work, "purchase_monolith", bought, options)
+    figures["purchase_monolith_rate"] = purchase_at_rate(server.url, "purchase_monolith_rate", bought,
+                                                         options)
+    for name, counted in counts.items():
+        figures[name]["counts"] = counted
+    figures["bought"] = bought
     return figures
 
 
@@ -243,15 +281,35 @@ def access_token(is_staff: bool) -> str:
 
 def purchase(url: str, work: Path, name: str, product_ids: list[str], options) -> dict:
     """POST /payments: one unit of one of `product_ids` per request, each a fresh Idempotency-Key."""
-    body = lambda pk: json.dumps({"items": [{"product_id": pk, "quantity": 1}],  # noqa: E731
-                                  "payment_method": {"token": "tok_visa"}})
     figures = wrk(
-        url, request_file(work, name, (f"/api/v1/payments\t{body(pk)}" for pk in product_ids)),
+        url, request_file(work, name, (f"/api/v1/payments\t{purchase_body(pk)}" for pk in product_ids)),
         options, BENCH_METHOD="POST", BENCH_AUTH=f"Bearer {access_token(is_staff=False)}",
         BENCH_RUN_ID=uuid.uuid4().hex,
     )
     print(f"{name}: {figures}", flush=True)
     return figures
+
+
+def purchase_body(product_id: str) -> str:
+    return json.dumps({"items": [{"product_id": product_id, "quantity": 1}],
+                       "payment_method": {"token": "tok_visa"}})
+
+
+def purchase_at_rate(url: str, name: str, product_ids: list[str], options) -> dict:
+    """The purchase at a constant arrival rate (`--rate`, 50/s): its latency below saturation."""
+    figures = constant_rate.run(
+        url, constant_rate.purchases(product_ids, f"Bearer {access_token(is_staff=False)}"),
+        rate=options.rate, duration=options.duration,
+    )
+    print(f"{name}: {figures}", flush=True)
+    return figures
+
+
+def grpc_calls_made(server: ServerProcess) -> float:
+    """RPCs this process has made to other services so far, from its /metrics."""
+    body = requests.get(f"{server.url}/metrics", timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(body) for sample in family.samples
+               if sample.name == "shop_grpc_client_requests_total")
 
 
 def measure_split(work: Path, options) -> dict:
@@ -263,8 +321,13 @@ def measure_split(work: Path, options) -> dict:
         print(f"split topology ready in {startup['seconds_to_ready']} s", flush=True)
         topology.manage("products", ["seed_demo", "--products", str(options.split_products)])
         bought = seed_split_stock(topology)
-        return {"startup": startup,
-                "purchase": purchase(topology.base_url, work, "purchase_split", bought, options)}
+        payments = topology.servers["payments-http"]
+        before = grpc_calls_made(payments)
+        saturated = purchase(topology.base_url, work, "purchase_split", bought, options)
+        saturated["grpc_calls_per_purchase"] = round(
+            (grpc_calls_made(payments) - before) / saturated["requests"], 2)
+        return {"startup": startup, "purchase": saturated,
+                "purchase_rate": purchase_at_rate(topology.base_url, "purchase_split_rate", bought, options)}
     finally:
         topology.stop()
         topology.drop_databases()
@@ -505,24 +568,40 @@ def render(results: dict) -> str:
         bad = figures["non_2xx"] + figures["socket_errors"]
         return f" ({bad} failed)" if bad else ""
 
+    def rate(figures):
+        return f"{figures['requests_per_second']:.0f} req/s{errors(figures)}"
+
+    def at_rate(figures):
+        return f"{figures['target_rate']:.0f}/s offered{errors(figures)}"
+
+    # Counts per request beside the rates, by row label (in process: SQL statements, commits,
+    # Redis commands; split: gRPC calls the payments process made per purchase).
+    counted = {}
     rows = [("measure", "figure", "p50 / p95 / p99 ms", "baseline", "ratio")]
-    rows.append(("minimal JSON view (baseline)", f"{base['requests_per_second']:.0f} req/s{errors(base)}",
-                 latency(base), "-", "-"))
+    rows.append(("minimal JSON view (baseline)", rate(base), latency(base), "-", "-"))
+    counted[rows[-1][0]] = base["counts"]
     for name, label in (("list_cached", "GET /products (cached)"),
                         ("list_uncached", "GET /products (uncached)"),
+                        ("list_revalidated", "GET /products (304, If-None-Match)"),
                         ("detail_cached", "GET /products/{id} (cached)"),
                         ("detail_uncached", "GET /products/{id} (uncached)")):
         figures = http[name]
-        rows.append((label, f"{figures['requests_per_second']:.0f} req/s{errors(figures)}", latency(figures),
-                     f"{base['requests_per_second']:.0f} req/s",
+        rows.append((label, rate(figures), latency(figures), f"{base['requests_per_second']:.0f} req/s",
                      f"{figures['requests_per_second'] / base['requests_per_second']:.2f}"))
-    mono = http["purchase_monolith"]
-    rows.append(("POST /payments, monolith", f"{mono['requests_per_second']:.0f} req/s{errors(mono)}",
-                 latency(mono), "-", "-"))
+        counted[label] = figures["counts"]
+    mono, equal = http["purchase_monolith"], http["purchase_monolith_one_worker"]
+    rows.append(("POST /payments, monolith 2x4, saturated", rate(mono), latency(mono), "-", "-"))
+    counted[rows[-1][0]] = mono["counts"]
+    rows.append(("POST /payments, monolith, constant rate", at_rate(http["purchase_monolith_rate"]),
+                 latency(http["purchase_monolith_rate"]), "-", "-"))
+    rows.append(("POST /payments, monolith 1x8, saturated", rate(equal), latency(equal), "-", "-"))
     split = results["split"]["purchase"]
-    rows.append(("POST /payments, split", f"{split['requests_per_second']:.0f} req/s{errors(split)}",
-                 latency(split), f"{mono['requests_per_second']:.0f} req/s monolith",
-                 f"{split['requests_per_second'] / mono['requests_per_second']:.2f}"))
+    rows.append(("POST /payments, split 1x8, saturated", rate(split), latency(split),
+                 f"{equal['requests_per_second']:.0f} req/s monolith 1x8",
+                 f"{split['requests_per_second'] / equal['requests_per_second']:.2f}"))
+    counted[rows[-1][0]] = f"{split['grpc_calls_per_purchase']:g} gRPC calls"
+    rows.append(("POST /payments, split, constant rate", at_rate(results["split"]["purchase_rate"]),
+                 latency(results["split"]["purchase_rate"]), "-", "-"))
     rows.extend(event_rows(events))
     for key, label in (("startup_monolith", "monolith (gunicorn)"), ("startup_worker", "Celery worker")):
         start = results[key]
@@ -536,12 +615,13 @@ def render(results: dict) -> str:
         rss = ", ".join(f"{child} {value:.0f}" for child, value in start["rss_mib"].items())
         rows.append((f"start-up, split {name}", f"{start['seconds_to_ready']:.1f} s to ready", "-",
                      f"RSS MiB: {rss}", "-"))
-    lines = table_lines(rows)
+    lines = table_lines(rows, counted)
     options = results["options"]
     lines.append("")
     lines.append(f"{results['when']}, {results['machine']['cpus']} CPUs, {options['products']} products, "
-                 f"wrk {options['connections']} connections x {options['duration']} s per row; "
-                 f"{events['events']} events; split catalogue "
+                 f"wrk {options['connections']} connections x {options['duration']} s per saturated row, "
+                 f"{options['rate']:.0f} purchases/s x {options['duration']} s per constant-rate row; "
+                 f"{events['events']} events (the monolith run's purchases); split catalogue "
                  f"{options['split_products']} products.")
     return "\n".join(lines)
 
@@ -558,14 +638,25 @@ def event_rows(events: dict) -> list[tuple[str, ...]]:
     ]
 
 
-def table_lines(rows: list[tuple[str, ...]]) -> list[str]:
+def table_lines(rows: list[tuple[str, ...]], counted: dict | None = None) -> list[str]:
+    """The markdown table; `counted` holds the counts per request of some rows, by label."""
     if rows[0][0] != "measure":
         rows = [("measure", "figure", "p50 / p95 / p99 ms", "baseline", "ratio"), *rows]
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    rows = [(*row, "per request" if number == 0 else _counts((counted or {}).get(row[0])))
+            for number, row in enumerate(rows)]
+    widths = [max(len(row[column]) for row in rows) for column in range(6)]
     lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + " |"
              for row in rows]
     lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
     return lines
+
+
+def _counts(counts) -> str:
+    if counts is None:
+        return "-"
+    if isinstance(counts, str):
+        return counts
+    return f"{counts['statements']} SQL, {counts['commits']} commits, {counts['redis']} Redis"
 
 
 def update_readme(table: str):

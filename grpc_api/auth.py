@@ -5,11 +5,13 @@ iat, exp}` with `SERVICE_AUTH_SECRET` and sends it as `authorization: Bearer <to
 rejects with UNAUTHENTICATED, and one generic message, a call whose token is missing, forged,
 expired, from another issuer, meant for another app, or valid for longer than
 MAX_TOKEN_LIFETIME_SECONDS (a leaked token is worth a minute or two, never years). Health and
-reflection stay open (probes and tooling carry no token).
+reflection stay open (probes and tooling carry no token). A caller signs a token once per
+lifetime and audience and sends it on every call until shortly before it expires.
 """
 
 import time
 from collections import namedtuple
+from typing import NamedTuple
 
 import grpc
 import jwt
@@ -21,6 +23,9 @@ TOKEN_LIFETIME_SECONDS = 60
 MAX_TOKEN_LIFETIME_SECONDS = 120
 # Clocks of two hosts may differ by this much.
 LEEWAY_SECONDS = 5
+# A cached token is replaced this long before it expires, so a call with retries sent just before
+# still arrives in time at a server whose clock runs LEEWAY_SECONDS ahead.
+TOKEN_RENEW_BEFORE_SECONDS = 15
 OPEN_SERVICES = frozenset({
     "grpc.health.v1.Health",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -28,11 +33,20 @@ OPEN_SERVICES = frozenset({
 })
 
 
-def service_token(audience: str) -> str:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "sub": settings.SERVICE_NAME, "aud": audience, "iat": now,
-              "exp": now + TOKEN_LIFETIME_SECONDS}
-    return jwt.encode(claims, settings.SERVICE_AUTH_SECRET, algorithm=ALGORITHM)
+def service_token(audience: str, now: int | None = None) -> str:
+    """This process's token for calls to `audience`, signed once and reused until
+    TOKEN_RENEW_BEFORE_SECONDS before it expires (not once per call)."""
+    now = int(time.time()) if now is None else now
+    key = (audience, settings.SERVICE_NAME, settings.SERVICE_AUTH_SECRET)
+    cached = _tokens.get(key)
+    if cached is not None and cached.issued_at <= now < cached.expires_at - TOKEN_RENEW_BEFORE_SECONDS:
+        return cached.token
+    expires_at = now + TOKEN_LIFETIME_SECONDS
+    claims = {"iss": ISSUER, "sub": settings.SERVICE_NAME, "aud": audience, "iat": now, "exp": expires_at}
+    token = jwt.encode(claims, settings.SERVICE_AUTH_SECRET, algorithm=ALGORITHM)
+    # Two threads may both sign one at the renewal: either token is valid.
+    _tokens[key] = _SignedToken(token, now, expires_at)
+    return token
 
 
 def verify_service_token(token: str, audience: str) -> dict:
@@ -45,6 +59,14 @@ def verify_service_token(token: str, audience: str) -> dict:
         raise jwt.InvalidTokenError("The token is valid for too long.")
     return claims
 
+
+class _SignedToken(NamedTuple):
+    token: str
+    issued_at: int
+    expires_at: int
+
+
+_tokens: dict[tuple[str, str, str], _SignedToken] = {}
 
 _CALL_DETAILS_FIELDS = ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression")
 

@@ -47,8 +47,14 @@ class MetricsClientInterceptor(grpc.UnaryUnaryClientInterceptor):
     def intercept_unary_unary(self, continuation, client_call_details, request):
         service, method = _service_and_method(client_call_details.method)
         started = time.perf_counter()
-        outcome = continuation(client_call_details, request)  # a finished call, or its RpcError
-        metrics.GRPC_CLIENT_REQUESTS.labels(service=service, method=method, code=outcome.code().name).inc()
-        metrics.GRPC_CLIENT_LATENCY.labels(service=service, method=method).observe(
-            time.perf_counter() - started)
+
+        def count(call):
+            metrics.GRPC_CLIENT_REQUESTS.labels(service=service, method=method, code=call.code().name).inc()
+            metrics.GRPC_CLIENT_LATENCY.labels(service=service, method=method).observe(
+                time.perf_counter() - started)
+
+        # A finished call (or its RpcError) is counted at once; a future (`.future()`, in flight
+        # while the caller works on) when it finishes: waiting here would serialise it.
+        outcome = continuation(client_call_details, request)
+        outcome.add_done_callback(count)
         return outcome

@@ -107,7 +107,7 @@ class TestOperationalEndpoints:
     def test_metrics_is_prometheus_exposition(self, client):
         response = client.get("/metrics")
         assert response.status_code == 200
-        assert b"django_http_requests_total_by_method_total" in response.content
+        assert b"django_http_responses_total_by_status_view_method" in response.content
 
     @pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/", "/api/redoc/"])
     def test_api_documents(self, client, path):

@@ -189,7 +189,9 @@ class TestMetrics:
                     "shop_events_consumed", "shop_consumer_lag", "shop_grpc_server_requests",
                     "shop_grpc_server_latency_seconds", "shop_grpc_client_requests",
                     "shop_grpc_client_latency_seconds", "shop_outbox_backlog",
-                    "shop_outbox_oldest_unsent_age_seconds", "django_http_requests_total_by_method"}
+                    "shop_outbox_oldest_unsent_age_seconds",
+                    "django_http_responses_total_by_status_view_method",
+                    "django_http_requests_latency_seconds_by_view_method"}
         assert expected <= families
 
     def test_outbox_gauges_count_real_unsent_rows(self):
@@ -230,7 +232,7 @@ class TestMetrics:
             server.stop()
         samples = _samples(body)
         not_found = sum(value for (name, labels), value in samples.items()
-                        if name == "django_http_responses_total_by_status_total"
+                        if name == "django_http_responses_total_by_status_view_method_total"
                         and ("status", "404") in labels)
         assert not_found == 5
         assert ("shop_outbox_backlog", (("app", "payments"),)) in samples

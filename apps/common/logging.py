@@ -2,6 +2,7 @@
 secrets redacted on every line. The fields and the redaction rules: docs/observability.md.
 """
 
+import functools
 import logging
 import os
 import re
@@ -33,6 +34,11 @@ SECRET_VALUE_PATTERNS = (
 # Fields the pipeline itself writes: never scrubbed by name.
 OWN_FIELDS = frozenset({"time", "level", "logger", "message", "service", "request_id", "trace_id",
                         "span_id", "user_id", "exception"})
+# Of those, the ones whose values the pipeline makes from known parts (never free text), and
+# structlog's own references to the record (removed before rendering).
+CLEAN_FIELDS = OWN_FIELDS - {"message", "exception"} | {"_record", "_from_structlog"}
+ACCESS_LOGGER = "shop.request"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
@@ -62,13 +68,28 @@ def _redact_value(value):
 
 
 def _is_secret_key(key) -> bool:
-    return isinstance(key, str) and bool(SECRET_KEY_PATTERN.search(key))
+    return isinstance(key, str) and _is_secret_name(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
+    # Field names are few and repeat on every line: each is matched once per process.
+    return bool(SECRET_KEY_PATTERN.search(name))
 
 
 def redact(logger, method_name, event_dict):
-    """Scrub secret-named fields and secret-looking values from the whole line."""
+    """Scrub secret-named fields and secret-looking values from the whole line.
+
+    The pipeline's own fields are made from known parts and the access line's values are
+    redacted where it builds them (`RequestContextMiddleware`): neither is scanned again (field
+    names still are: a name is matched once per process).
+    """
+    if event_dict.get("logger") == ACCESS_LOGGER:
+        return {key: REDACTED if key not in OWN_FIELDS and _is_secret_key(key) else value
+                for key, value in event_dict.items()}
     return {
-        key: REDACTED if key not in OWN_FIELDS and _is_secret_key(key) else _redact_value(value)
+        key: value if key in CLEAN_FIELDS
+        else REDACTED if key not in OWN_FIELDS and _is_secret_key(key) else _redact_value(value)
         for key, value in event_dict.items()
     }
 
@@ -174,7 +195,7 @@ def logging_config(level: str, renderer: str) -> dict:
     }
 
 
-access_logger = logging.getLogger("shop.request")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
 class RequestContextMiddleware:
@@ -198,9 +219,13 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        # A path a URL pattern matched holds only converters' values (ids), never a secret; any
+        # other path, or an unknown method, is the client's free text.
+        path = request.path if request.resolver_match is not None else redact_text(request.path)
+        method = request.method if request.method in HTTP_METHODS else redact_text(request.method)
         access_logger.info(
-            "%s %s %s", request.method, request.path, response.status_code,
-            extra={"method": request.method, "path": request.path, "status": response.status_code,
+            "%s %s %s", method, path, response.status_code,
+            extra={"method": method, "path": path, "status": response.status_code,
                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
         )
         return response

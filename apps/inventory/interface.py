@@ -7,6 +7,7 @@ re-delivered event changes stock once.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from apps.common.errors import Conflict, NotFound
@@ -46,6 +47,19 @@ class StockEffects:
     restocked: bool
 
 
+class PendingReservation(Protocol):
+    """A reservation `begin_reserve` started.
+
+    `result()` answers as `reserve` would, raising its errors. `discard()`, for a caller that
+    stopped before using it, gives back whatever it reserved; it raises nothing (a reservation
+    it could not give back expires on its own).
+    """
+
+    def result(self) -> "Reservation": ...
+
+    def discard(self) -> None: ...
+
+
 class InsufficientStock(Conflict):
     """Raised with `product_id` and `available` naming the first line that cannot be served."""
 
@@ -60,6 +74,17 @@ class ReservationNotFound(NotFound):
 def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> Reservation:
     """Reserve every line in one step, all or nothing. Raises InsufficientStock."""
     return implementation("inventory").reserve(reference, list(lines), ttl_seconds)
+
+
+def begin_reserve(
+    reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+) -> PendingReservation:
+    """`reserve`, started now and answered later, so that the caller can do other work meanwhile.
+
+    Over gRPC the call is in flight at once; in process (no round trip to save) it runs at
+    `result()`, and a discarded one never runs.
+    """
+    return implementation("inventory").begin_reserve(reference, list(lines), ttl_seconds)
 
 
 def release(reference: str) -> None:

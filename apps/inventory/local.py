@@ -1,5 +1,6 @@
 """The in-process implementation of `apps.inventory.interface`."""
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from apps.inventory import selectors, services
@@ -9,6 +10,27 @@ from apps.inventory.models import Reservation as ReservationRecord
 
 def reserve(reference: str, lines: list[StockLine], ttl_seconds: int | None = None) -> Reservation:
     return _reservation(services.reserve(reference, lines, ttl_seconds))
+
+
+@dataclass(frozen=True)
+class DeferredReservation:
+    """In process there is no round trip to overlap: reserve when the answer is asked for."""
+
+    reference: str
+    lines: list[StockLine]
+    ttl_seconds: int | None
+
+    def result(self) -> Reservation:
+        return reserve(self.reference, self.lines, self.ttl_seconds)
+
+    def discard(self) -> None:
+        """Never started: nothing to give back."""
+
+
+def begin_reserve(
+    reference: str, lines: list[StockLine], ttl_seconds: int | None = None,
+) -> DeferredReservation:
+    return DeferredReservation(reference, lines, ttl_seconds)
 
 
 def release(reference: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.db import transaction
 from django.utils import timezone
@@ -80,8 +80,10 @@ def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, f
     try:
         # A key taken over from a request that died resumes that request's payment: reserving
         # and charging are idempotent on the payment id, so nothing happens twice.
-        payment = key.payment or _open_payment(key, user_id, customer_email, lines)
-        stored = _settle(key, payment, token, render)
+        payment, reservation = (
+            _open_payment(key, user_id, customer_email, lines) if key.payment is None
+            else (key.payment, _reserve_again(key.payment)))
+        stored = _settle(key, payment, reservation, token, render)
     except PaymentOutcomePending:
         raise  # possibly charged: nothing may be undone; resolve_pending_payments settles it
     except ServiceUnavailable:
@@ -99,7 +101,27 @@ def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, f
 
 
 def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
-                  lines: Sequence[PurchaseLine]) -> Payment:
+                  lines: Sequence[PurchaseLine]) -> tuple[Payment, inventory.PendingReservation]:
+    # Split mode: inventory reserves while products prices the lines, one round trip instead of
+    # two in a row; lines priced as invalid give their units back (docs/grpc.md).
+    payment_id = uuid4()
+    reservation = inventory.begin_reserve(
+        str(payment_id), [inventory.StockLine(line.product_id, line.quantity) for line in lines])
+    try:
+        return _price_and_open(key, payment_id, user_id, customer_email, lines), reservation
+    except BaseException:
+        reservation.discard()
+        raise
+
+
+def _reserve_again(payment: Payment) -> inventory.PendingReservation:
+    """A resumed payment's reservation (the same reference: reserving again finds it)."""
+    return inventory.begin_reserve(str(payment.id), [
+        inventory.StockLine(item.product_id, item.quantity) for item in payment.items.using(DB).all()])
+
+
+def _price_and_open(key: IdempotencyKey, payment_id: UUID, user_id: UUID, customer_email: str,
+                    lines: Sequence[PurchaseLine]) -> Payment:
     catalogue = products.get_products(line.product_id for line in lines)
     invalid = [str(line.product_id) for line in lines
                if line.product_id not in catalogue or not catalogue[line.product_id].is_active]
@@ -114,7 +136,7 @@ def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
             f"The total {amount} exceeds the largest payment, {MAX_AMOUNT}."]})
     with transaction.atomic(using=DB):
         payment = Payment.objects.using(DB).create(
-            user_id=user_id, customer_email=customer_email, amount=amount.quantize(CENT),
+            id=payment_id, user_id=user_id, customer_email=customer_email, amount=amount.quantize(CENT),
             currency=currencies[0], provider=get_provider().name,
         )
         PaymentItem.objects.using(DB).bulk_create(
@@ -127,11 +149,10 @@ def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
     return payment
 
 
-def _settle(key: IdempotencyKey, payment: Payment, token: str, render: Render) -> idempotency.StoredResponse:
-    stock_lines = [inventory.StockLine(item.product_id, item.quantity)
-                   for item in payment.items.using(DB).all()]
+def _settle(key: IdempotencyKey, payment: Payment, pending: inventory.PendingReservation, token: str,
+            render: Render) -> idempotency.StoredResponse:
     try:
-        reservation = inventory.reserve(str(payment.id), stock_lines)
+        reservation = pending.result()
     except inventory.InsufficientStock as error:
         return _fail(key, payment, error)
     if reservation.status != "active":

@@ -3,11 +3,13 @@
 --   BENCH_METHOD    GET (default) or POST; a POST gets a fresh Idempotency-Key every time
 --   BENCH_AUTH      an Authorization header value, optional
 --   BENCH_RUN_ID    makes this run's idempotency keys unique across runs
+--   BENCH_HEADER    one more header, "Name: value", optional (If-None-Match for revalidation)
 -- done() prints one JSON line with the figures bench/run.py reads (non_2xx: 4xx/5xx answers).
 local lines, index, counter = {}, 0, 0
 local method = os.getenv("BENCH_METHOD") or "GET"
 local auth = os.getenv("BENCH_AUTH")
 local run_id = os.getenv("BENCH_RUN_ID") or tostring(os.time())
+local extra_name, extra_value = (os.getenv("BENCH_HEADER") or ""):match("^([^:]+):%s*(.*)$")
 
 for line in io.lines(os.getenv("BENCH_REQUESTS")) do
   local path, body = line:match("^([^\t]*)\t?(.*)$")
@@ -19,6 +21,7 @@ function request()
   counter = counter + 1
   local headers = {}
   if auth then headers["Authorization"] = auth end
+  if extra_name then headers[extra_name] = extra_value end
   local entry = lines[index]
   if method == "POST" then
     headers["Content-Type"] = "application/json"

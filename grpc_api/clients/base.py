@@ -4,11 +4,13 @@ idempotent methods (gRPC service config), a circuit breaker, the service token, 
 import json
 import os
 import threading
+from collections.abc import Callable
 from types import ModuleType
 
 import grpc
 from django.conf import settings
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.message import Message
 
 from apps.common.errors import ServiceUnavailable
 from grpc_api.auth import ServiceTokenClientInterceptor
@@ -46,9 +48,21 @@ class RemoteApp:
 
     def _call(self, method: str, request):
         self.breaker.before_call()
+        return self._answer(lambda: getattr(self._get_stub(), method)(request, timeout=self._timeout(method)))
+
+    def _start(self, method: str, request) -> Callable[[], Message]:
+        """Send the call now and return at once; calling the result waits for the answer
+        (with `_call`'s typed errors)."""
+        self.breaker.before_call()
+        call = getattr(self._get_stub(), method).future(request, timeout=self._timeout(method))
+        return lambda: self._answer(call.result)
+
+    def _timeout(self, method: str) -> float:
+        return settings.GRPC_DEADLINE_SECONDS * self.deadline_factors.get(method, 1)
+
+    def _answer(self, wait: Callable[[], Message]) -> Message:
         try:
-            timeout = settings.GRPC_DEADLINE_SECONDS * self.deadline_factors.get(method, 1)
-            response = getattr(self._get_stub(), method)(request, timeout=timeout)
+            response = wait()
         except grpc.RpcError as rpc_error:
             domain_error = domain_error_from(rpc_error, self.interface)
             # No answer, or the server's own database did not answer: the same to this caller.

@@ -1,13 +1,17 @@
 """apps/inventory/interface.py over gRPC."""
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 from uuid import UUID
 
+from apps.common.errors import DomainError, ServiceUnavailable
 from apps.inventory import interface
-from apps.inventory.interface import Availability, Reservation, StockEffects, StockLine
+from apps.inventory.interface import Availability, PendingReservation, Reservation, StockEffects, StockLine
 from grpc_api.clients.base import RemoteApp
 from grpc_api.gen import inventory_pb2, inventory_pb2_grpc
+
+logger = logging.getLogger(__name__)
 
 
 class Client(RemoteApp):
@@ -27,13 +31,15 @@ class Client(RemoteApp):
         request = inventory_pb2.ReserveRequest(
             reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
         )
-        reservation = self._call("Reserve", request)
-        return Reservation(
-            reference=reservation.reference,
-            status=reservation.status,
-            lines=tuple(StockLine(UUID(line.product_id), line.quantity) for line in reservation.lines),
-            expires_at=reservation.expires_at.ToDatetime(tzinfo=UTC),
+        return _reservation(self._call("Reserve", request))
+
+    def begin_reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> PendingReservation:
+        request = inventory_pb2.ReserveRequest(
+            reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
         )
+        return ReservationInFlight(self, reference, self._start("Reserve", request))
 
     def release(self, reference: str) -> None:
         self._call("Release", inventory_pb2.ReleaseRequest(reference=reference))
@@ -64,6 +70,38 @@ class Client(RemoteApp):
             )
             for item in self._call("GetStockEffects", request).effects
         }
+
+
+class ReservationInFlight:
+    """A Reserve call on the wire while the caller does other work."""
+
+    def __init__(self, client: Client, reference: str, answer: Callable[[], inventory_pb2.Reservation]):
+        self.client = client
+        self.reference = reference
+        self.answer = answer
+
+    def result(self) -> Reservation:
+        return _reservation(self.answer())
+
+    def discard(self) -> None:
+        # Wait for the answer first: a release that overtook the Reserve would find nothing.
+        try:
+            self.result()
+        except DomainError:  # nothing reserved (or no answer: it expires)
+            return
+        try:
+            self.client.release(self.reference)
+        except ServiceUnavailable:
+            logger.warning("could not release reservation %s; it will expire", self.reference)
+
+
+def _reservation(reservation: inventory_pb2.Reservation) -> Reservation:
+    return Reservation(
+        reference=reservation.reference,
+        status=reservation.status,
+        lines=tuple(StockLine(UUID(line.product_id), line.quantity) for line in reservation.lines),
+        expires_at=reservation.expires_at.ToDatetime(tzinfo=UTC),
+    )
 
 
 def _stock_lines(lines: Sequence[StockLine]) -> list[inventory_pb2.StockLine]:
