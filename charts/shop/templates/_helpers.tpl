@@ -117,6 +117,8 @@ env:
     value: {{ printf "%s:%d" (include "shop.host" (dict "root" $root "name" .name)) (int $root.Values.ports.grpc) | quote }}
   {{- end }}
   {{- end }}
+  - name: TRUSTED_PROXY_COUNT
+    value: {{ $root.Values.trustedProxyCount | quote }}
   # Topics this release creates (manage.py create_topics) and checks against the broker.
   - name: KAFKA_REPLICATION_FACTOR
     value: {{ $root.Values.kafka.replicationFactor | quote }}
