@@ -79,8 +79,8 @@ def main():
         "THROTTLE_RATES": "anon=100000000/min,user=100000000/min",
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "JWT_SIGNING_KEY": generate_private_pem(), "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "SERVICE_AUTH_SECRET": secrets.token_urlsafe(50), "BENCH_BASELINE_VIEW": "1",
-        "VAR_DIR": str(work), "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SERVICE_AUTH_SECRET": secrets.token_urlsafe(50),
+        "VAR_DIR": str(work), "DJANGO_SETTINGS_MODULE": "bench.settings",
     }
     os.environ.update(env)
     results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),

@@ -373,8 +373,5 @@ LOGGING = logging_config(LOG_LEVEL, LOG_FORMAT)
 SESSION_COOKIE_NAME = f"sessionid_{SERVICE_NAME}"
 CSRF_COOKIE_NAME = f"csrftoken_{SERVICE_NAME}"
 
-# `make bench` only: mounts bench/baseline.py's minimal view at /bench/baseline.
-BENCH_BASELINE_VIEW = env_bool("BENCH_BASELINE_VIEW", False)
-
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

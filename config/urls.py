@@ -2,7 +2,6 @@
 
 from importlib import import_module
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -29,10 +28,6 @@ import_module("apps.common.admin")  # outbox and dead-letter views for operators
 for app in served_apps():
     import_module(f"apps.{app}.admin")  # registers only the served apps' admin models
     urlpatterns.append(path("api/v1/", include(f"apps.{app}.rest.urls")))
-if settings.BENCH_BASELINE_VIEW:
-    from bench.baseline import BaselineView
-
-    urlpatterns.append(path("bench/baseline", BaselineView.as_view()))
 # Only now: `admin.site.urls` reads the models registered so far.
 urlpatterns.append(path("admin/", admin.site.urls))
 

@@ -51,6 +51,14 @@ def test_the_import_guard_catches_a_reach_into_internals():
         probe.unlink()
 
 
+def test_the_product_never_imports_the_bench():
+    """`make bench` mounts its baseline view through its own settings (bench/settings.py)."""
+    root = APPS_DIR.parent
+    product = [path for folder in ("apps", "config", "grpc_api") for path in (root / folder).rglob("*.py")]
+    assert [f"{path.relative_to(root)} imports {module}" for path in product
+            for module in _imported_modules(path) if module.split(".")[0] == "bench"] == []
+
+
 @pytest.mark.parametrize("app", DOMAIN_APPS)
 def test_no_relation_crosses_two_apps(app):
     for model in django_apps.get_app_config(app).get_models():
