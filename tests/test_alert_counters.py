@@ -21,9 +21,10 @@ def test_relay_and_consumer_outcomes_are_scraped_at_zero_before_any_event():
         server.stop()
 
     relayed = _samples(body, "shop_events_relayed_total")
+    publishing = ("inventory", "payments", "products")
     assert relayed == {(("app", app), ("outcome", outcome)): 0.0
-                       for app in ("inventory", "payments") for outcome in ("failed", "published")}
+                       for app in publishing for outcome in ("failed", "published")}
     consumed = _samples(body, "shop_events_consumed_total")
     assert consumed[(("app", "inventory"), ("outcome", "dead_lettered"), ("topic", "payments.events"))] == 0.0
     assert set(consumed.values()) == {0.0}
-    assert {labels[2][1] for labels in consumed} >= {"payments.events", "inventory.events"}
+    assert {labels[2][1] for labels in consumed} >= {"payments.events", "inventory.events", "products.events"}

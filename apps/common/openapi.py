@@ -49,6 +49,7 @@ TAGS = {
     "products": "The catalogue: search, filter, and staff edits.",
     "inventory": "Stock levels, the ledger and low stock.",
     "payments": "The purchase, payment history and refunds.",
+    "webhooks": "Signed notifications from the payment gateway.",
 }
 # Field errors nest: an entry is a message, or for an item of a list an object of its fields' errors.
 FIELD_ERRORS = {

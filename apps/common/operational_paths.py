@@ -19,11 +19,14 @@ class OperationalPathsMiddleware:
         self.get_response = get_response
 
     @cached_property
-    def views(self) -> dict:
-        """Path -> view of each operational URL, as config/urls.py mounts them."""
+    def matches(self) -> dict:
+        """Path -> resolved view of each operational URL, as config/urls.py mounts them."""
         paths = (reverse(name) for name in OPERATIONAL_URL_NAMES)
-        return {path: resolve(path).func for path in paths}
+        return {path: resolve(path) for path in paths}
 
     def __call__(self, request):
-        view = self.views.get(request.path_info) if request.method in ("GET", "HEAD") else None
-        return view(request) if view else self.get_response(request)
+        match = self.matches.get(request.path_info) if request.method in ("GET", "HEAD") else None
+        if match is None:
+            return self.get_response(request)
+        request.resolver_match = match  # a routed request, for the access log and the metrics
+        return match.func(request)

@@ -27,7 +27,7 @@ def test_operational_paths_answer_with_the_pod_ip_as_host(server, path):
     response = requests.get(f"{server.url}{path}", headers={"Host": POD_IP_HOST}, timeout=10)
     assert response.status_code in ((200, 503) if path == "/readyz" else (200,)), response.text
     if path == "/metrics":
-        assert "django_http_requests_before_middlewares_total" in response.text
+        assert "django_http_responses_total_by_status_view_method" in response.text
     else:
         assert response.json()["service"]
 
