@@ -141,9 +141,12 @@ class TestServingASubset:
         server = start_http_server("products-only", database_env(["products"]))
         try:
             ready = requests.get(f"{server.url}/readyz", timeout=5).json()
-            # products calls users (staff sign-in), whose target this process was not given.
-            assert set(ready["checks"]) == {"database:default", "database:products", "redis", "grpc:users"}
+            # products calls users (staff sign-in) and inventory (stock on its admin page), whose
+            # targets this process was not given.
+            assert set(ready["checks"]) == {"database:default", "database:products", "redis",
+                                            "grpc:users", "grpc:inventory"}
             assert ready["checks"]["grpc:users"] == "LookupError: USERS_GRPC_TARGET is not set"
+            assert ready["checks"]["grpc:inventory"] == "LookupError: INVENTORY_GRPC_TARGET is not set"
             assert requests.get(f"{server.url}/api/v1/users/me", timeout=5).status_code == 404
             schema = requests.get(f"{server.url}/api/schema/?format=json", timeout=5).json()
             assert not any(path.startswith(("/api/v1/users", "/api/v1/auth", "/api/v1/payments",
@@ -158,9 +161,9 @@ class TestServingASubset:
         try:
             response = requests.get(f"{server.url}/readyz", timeout=10)
             assert response.status_code == 503
-            # users, which inventory calls, has no target here: reported, not failing.
+            # users and products, which inventory calls, have no target here: reported, not failing.
             assert response.json()["failing"] == ["database:inventory"]
-            assert response.json()["degraded"] == ["grpc:users"]
+            assert response.json()["degraded"] == ["grpc:products", "grpc:users"]
         finally:
             server.stop()
 

@@ -7,7 +7,6 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.inventory import interface as inventory
 from apps.payments import idempotency, services, tasks
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.providers import get_provider
@@ -21,8 +20,8 @@ def _left_pending(user_id, product, key: str, *, charged: bool, minutes_ago: int
     same steps services.purchase takes, then nothing more."""
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", purchase_body([(product, 1)]))
     claimed = idempotency.claim(user_id, key, fingerprint)
-    payment = services._open_payment(claimed, user_id, [services.PurchaseLine(product, 1)])
-    inventory.reserve(str(payment.id), [inventory.StockLine(product, 1)])
+    payment, reservation = services._open_payment(claimed, user_id, "", [services.PurchaseLine(product, 1)])
+    assert reservation.result().status == "active"
     if charged:
         get_provider().charge(payment.amount, payment.currency, "tok_visa", idempotency_key=str(payment.id))
     then = timezone.now() - timedelta(minutes=minutes_ago)
