@@ -20,8 +20,9 @@ def _left_pending(user_id, product, key: str, *, charged: bool, minutes_ago: int
     """What a purchase leaves behind when its process dies after reserving (and charging): the
     same steps services.purchase takes, then nothing more."""
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", purchase_body([(product, 1)]))
-    claimed = idempotency.claim(user_id, key, fingerprint)
-    payment = services._open_payment(claimed, user_id, [services.PurchaseLine(product, 1)])
+    opening = services._open_payment(user_id, "", [services.PurchaseLine(product, 1)])
+    claimed = idempotency.claim(user_id, key, fingerprint, opening)
+    payment = claimed.payment
     inventory.reserve(str(payment.id), [inventory.StockLine(product, 1)])
     if charged:
         get_provider().charge(payment.amount, payment.currency, "tok_visa", idempotency_key=str(payment.id))

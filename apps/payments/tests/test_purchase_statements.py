@@ -1,0 +1,79 @@
+"""What one purchase costs the databases (monolith, Kafka deployment: the outbox relay is woken by
+`NOTIFY`): statements and commits on every alias, the provider's own (the sandbox's ledger) aside.
+Counts are deterministic; no clock. The steps: docs/payments.md."""
+
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+
+from apps.payments.models import SandboxCharge
+from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
+
+pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
+
+PROVIDER_TABLE = f'"{SandboxCharge._meta.db_table}"'
+NOTIFY = "SELECT pg_notify("
+
+
+@dataclass
+class Cost:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+
+
+@contextmanager
+def counted():
+    """Every statement on every database the purchase may use (the test allows no other), the
+    provider's aside, and every commit of them: an outermost atomic block that ran one, or the
+    implicit commit of a write outside any."""
+    cost = Cost()
+    with ExitStack() as stack:
+        for connection in (connections[alias] for alias in PURCHASE_DATABASES):
+            ran = []  # the purchase's statements in the open transaction
+            commit = connection.commit
+
+            def counting_commit(commit=commit, ran=ran):
+                cost.commits += bool(ran)
+                ran.clear()
+                commit()
+
+            def forgetting_rollback(rollback=connection.rollback, ran=ran):
+                ran.clear()
+                rollback()
+
+            connection.commit, connection.rollback = counting_commit, forgetting_rollback
+            stack.callback(delattr, connection, "commit")
+            stack.callback(delattr, connection, "rollback")
+
+            def counting(execute, sql, params, many, context, connection=connection, ran=ran):
+                if PROVIDER_TABLE not in sql:
+                    cost.statements.append(sql)
+                    if not connection.get_autocommit():
+                        ran.append(sql)
+                    elif not sql.lstrip().upper().startswith("SELECT"):
+                        cost.commits += 1
+                return execute(sql, params, many, context)
+
+            stack.enter_context(connection.execute_wrapper(counting))
+        yield cost
+
+
+@override_settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")  # never dialled: the relay is not running
+def test_a_purchase_is_12_statements_and_2_relay_wakes_in_3_commits(shopper, make_product):
+    pen, ink = make_product("19.99", stock=10), make_product("2.50", stock=5)
+    purchase(shopper, [(pen, 1)])  # warm: first-use lookups are not the purchase's
+
+    with counted() as cost:
+        response = purchase(shopper, [(pen, 2), (ink, 3)])
+
+    assert response.status_code == 201, response.json()
+    # price; claim + payment + items; reservation + lines + stock (lock, update) + event;
+    # payment + event + key. Each outbox write also wakes the relay (NOTIFY, delivered at commit).
+    work = [sql for sql in cost.statements if not sql.startswith(NOTIFY)]
+    assert len(work) == 12, "\n".join(work)
+    assert len(cost.statements) - len(work) == 2
+    assert cost.commits == 3
+    assert not [sql for sql in cost.statements if "SAVEPOINT" in sql or sql.strip() == "SELECT 1"]
