@@ -1,21 +1,23 @@
-"""What one purchase costs the databases (monolith, Kafka deployment: the outbox relay is woken by
-`NOTIFY`): statements and commits on every alias, the provider's own (the sandbox's ledger) aside.
-Counts are deterministic; no clock. The steps: docs/payments.md."""
+"""What one purchase costs the databases (monolith, Kafka deployment: the outbox relays are woken
+by the outbox tables' `NOTIFY` trigger, inside the inserting statement): statements and commits
+on every alias, the provider's own (the sandbox's ledger) aside. Counts are deterministic; no
+clock. The steps: docs/payments.md."""
 
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
+import psycopg
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.test import override_settings
 
+from apps.common.outbox import emit, emit_many, relay_channel
 from apps.payments.models import SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 
 PROVIDER_TABLE = f'"{SandboxCharge._meta.db_table}"'
-NOTIFY = "SELECT pg_notify("
 
 
 @dataclass
@@ -62,7 +64,7 @@ def counted():
 
 
 @override_settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")  # never dialled: the relay is not running
-def test_a_purchase_is_12_statements_and_2_relay_wakes_in_3_commits(shopper, make_product):
+def test_a_purchase_is_12_statements_in_3_commits(shopper, make_product):
     pen, ink = make_product("19.99", stock=10), make_product("2.50", stock=5)
     purchase(shopper, [(pen, 1)])  # warm: first-use lookups are not the purchase's
 
@@ -70,10 +72,25 @@ def test_a_purchase_is_12_statements_and_2_relay_wakes_in_3_commits(shopper, mak
         response = purchase(shopper, [(pen, 2), (ink, 3)])
 
     assert response.status_code == 201, response.json()
-    # price; claim + payment + items; reservation + lines + stock (lock, update) + event;
-    # payment + event + key. Each outbox write also wakes the relay (NOTIFY, delivered at commit).
-    work = [sql for sql in cost.statements if not sql.startswith(NOTIFY)]
-    assert len(work) == 12, "\n".join(work)
-    assert len(cost.statements) - len(work) == 2
+    # price; claim + payment + items; reservation + lines + stock (lock, update) + events;
+    # payment + event + key. No savepoint, no health-check SELECT 1, no separate NOTIFY.
+    assert len(cost.statements) == 12, "\n".join(cost.statements)
     assert cost.commits == 3
-    assert not [sql for sql in cost.statements if "SAVEPOINT" in sql or sql.strip() == "SELECT 1"]
+
+
+@override_settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
+def test_an_outbox_insert_wakes_the_relays_at_commit_and_a_rollback_does_not():
+    database = connections["payments"]
+    with psycopg.connect(**database.get_connection_params(), autocommit=True) as listener:
+        listener.execute(f"LISTEN {relay_channel('payments')}")
+        with pytest.raises(RuntimeError), transaction.atomic(using="payments"):
+            emit("payments", "payments.probe", {"n": 0}, key="payment-1")
+            raise RuntimeError("the change failed")
+        with transaction.atomic(using="payments"):
+            emit_many("payments", [("payments.probe", {"n": n}, "payment-1") for n in (1, 2)])
+            emit("payments", "payments.probe", {"n": 3}, key="payment-1")
+
+        # One notification for the committed transaction (PostgreSQL folds repeats); none for
+        # the rolled-back one.
+        notified = list(listener.notifies(timeout=2))
+    assert [notify.channel for notify in notified] == [relay_channel("payments")]
