@@ -60,10 +60,12 @@ def request_fingerprint(method: str, path: str, body) -> str:
 
 
 def claim(user_id: UUID, key: str, fingerprint: str,
-          opening: Opening = Opening()) -> IdempotencyKey | StoredResponse:
+          opening: Opening | None = Opening()) -> IdempotencyKey | StoredResponse | None:
     """Claim `key` for this request, written with its `opening` in one transaction, or answer the
     stored response of the request that had it. A claim that already holds a response (the
     opening's) is answered by the caller; one taken over from a dead request keeps its payment.
+    Without an `opening` (the request could not prepare one: the catalogue did not answer) a key
+    that exists is answered all the same, and a free one is left free: None.
 
     Raises IdempotencyKeyReused (another request had the key) or IdempotencyKeyInProgress.
     """
@@ -72,21 +74,25 @@ def claim(user_id: UUID, key: str, fingerprint: str,
         "request_fingerprint": fingerprint, "status": IdempotencyKey.Status.IN_PROGRESS,
         "locked_at": now, "payment": None, "response_status": None, "response_body": "",
         "created_at": now, "expires_at": now + timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
-        **opening.fields(),
     }
-    try:
-        # The insert comes first: a key that exists fails it before anything else was written
-        # (a concurrent inserter waits for the other's transaction to end first).
-        with transaction.atomic(using=DB):
-            record = IdempotencyKey.objects.using(DB).create(user_id=user_id, key=key, **fresh)
-            opening.write()
-            return record
-    except IntegrityError as error:
-        conflict = error
+    conflict = None
+    if opening is not None:
+        try:
+            # The insert comes first: a key that exists fails it before anything else was written
+            # (a concurrent inserter waits for the other's transaction to end first).
+            with transaction.atomic(using=DB):
+                record = IdempotencyKey.objects.using(DB).create(
+                    user_id=user_id, key=key, **{**fresh, **opening.fields()})
+                opening.write()
+                return record
+        except IntegrityError as error:
+            conflict = error
     with transaction.atomic(using=DB):
         record = IdempotencyKey.objects.using(DB).select_for_update().filter(user_id=user_id, key=key).first()
         if record is None:
-            raise conflict  # not the key's uniqueness: the opening broke a constraint
+            if conflict is not None:
+                raise conflict  # not the key's uniqueness: the opening broke a constraint
+            return None
         if record.expires_at <= now:
             return _open(record, fresh, opening)
         if record.request_fingerprint != fingerprint:
@@ -97,7 +103,7 @@ def claim(user_id: UUID, key: str, fingerprint: str,
             raise IdempotencyKeyInProgress()
         # The request that held the key died: this one takes over (and resumes its payment).
         if record.payment_id is None:
-            return _open(record, {"locked_at": now, **opening.fields()}, opening)
+            return _open(record, {"locked_at": now}, opening)
         return _update(record, {"locked_at": now})
 
 
@@ -137,8 +143,11 @@ def purge_expired() -> int:
     return deleted
 
 
-def _open(record: IdempotencyKey, fields: dict, opening: Opening) -> IdempotencyKey:
-    _update(record, fields)
+def _open(record: IdempotencyKey, fields: dict, opening: Opening | None) -> IdempotencyKey | None:
+    """Claim a key that is free again for `opening`; without one it stays as it is."""
+    if opening is None:
+        return None
+    _update(record, {**fields, **opening.fields()})
     opening.write()
     return record
 

@@ -74,19 +74,22 @@ def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, f
              lines: Sequence[PurchaseLine], token: str, render: Render) -> PurchaseResult:
     """Run a purchase once per idempotency key; `render` turns the payment into the 201 body.
     `customer_email` is recorded on the payment as staff will look for it."""
+    unavailable = None
     try:
         opening = _open_payment(user_id, customer_email, lines)
     except (InvalidProduct, MixedCurrencies, AmountTooLarge) as error:
         opening = idempotency.Opening(response=idempotency.stored(error.status, _problem(error)),
                                       write=partial(_count_purchase, error.code))
-    except ServiceUnavailable:
-        _count_purchase(ServiceUnavailable.code)
-        raise  # nothing claimed, nothing written: the key is free for a retry
+    except ServiceUnavailable as error:
+        opening, unavailable = None, error
     except DATABASE_UNAVAILABLE as error:
         logger.warning("purchase not started, the catalogue's database did not answer: %s", error)
-        _count_purchase(ServiceUnavailable.code)
-        raise database_unavailable(error) from error
+        opening, unavailable = None, database_unavailable(error)
+    # Without prices a key that has an answer still replays it, and a dead request's payment resumes.
     claimed = idempotency.claim(user_id, idempotency_key, fingerprint, opening)
+    if claimed is None:  # the key was free and stays so: the client may retry with it
+        _count_purchase(ServiceUnavailable.code)
+        raise unavailable
     if isinstance(claimed, idempotency.StoredResponse):
         return PurchaseResult(claimed, replayed=True)
     key = claimed
