@@ -12,18 +12,24 @@ from django.db import connections, transaction
 from django.test import override_settings
 
 from apps.common.outbox import emit, emit_many, relay_channel
+from apps.inventory.models import StockRecord
 from apps.payments.models import SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 
 PROVIDER_TABLE = f'"{SandboxCharge._meta.db_table}"'
+STOCK_TABLE = StockRecord._meta.db_table
 
 
 @dataclass
 class Cost:
     statements: list[str] = field(default_factory=list)
-    commits: int = 0
+    committed: list[list[str]] = field(default_factory=list)  # each commit's statements
+
+    @property
+    def commits(self) -> int:
+        return len(self.committed)
 
 
 @contextmanager
@@ -35,10 +41,10 @@ def counted():
     with ExitStack() as stack:
         for connection in (connections[alias] for alias in PURCHASE_DATABASES):
             ran = []  # the purchase's statements in the open transaction
-            commit = connection.commit
 
-            def counting_commit(commit=commit, ran=ran):
-                cost.commits += bool(ran)
+            def counting_commit(commit=connection.commit, ran=ran):
+                if ran:
+                    cost.committed.append(ran[:])
                 ran.clear()
                 commit()
 
@@ -56,7 +62,7 @@ def counted():
                     if not connection.get_autocommit():
                         ran.append(sql)
                     elif not sql.lstrip().upper().startswith("SELECT"):
-                        cost.commits += 1
+                        cost.committed.append([sql])
                 return execute(sql, params, many, context)
 
             stack.enter_context(connection.execute_wrapper(counting))
@@ -76,6 +82,13 @@ def test_a_purchase_is_12_statements_in_3_commits(shopper, make_product):
     # payment + event + key. No savepoint, no health-check SELECT 1, no separate NOTIFY.
     assert len(cost.statements) == 12, "\n".join(cost.statements)
     assert cost.commits == 3
+    # The stock rows are locked last in their transaction: only their update and its events follow.
+    reserving = next(statements for statements in cost.committed if STOCK_TABLE in "".join(statements))
+    assert [(sql.split()[0], sql.split('"')[1]) for sql in reserving] == [
+        ("INSERT", "inventory_reservation"), ("INSERT", "inventory_reservationline"),
+        ("SELECT", STOCK_TABLE), ("UPDATE", STOCK_TABLE), ("INSERT", "inventory_outboxevent"),
+    ]
+    assert reserving[2].endswith("FOR UPDATE")
 
 
 @override_settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")
