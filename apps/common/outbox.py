@@ -15,7 +15,7 @@ from itertools import groupby
 from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections, models, transaction
+from django.db import InterfaceError, OperationalError, connections, migrations, models, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -129,6 +129,7 @@ def resend(app: str, event_ids: list) -> int:
     count = outbox_model(app).objects.using(app).filter(pk__in=event_ids).update(sent_at=None)
     if count:
         _announce(app)
+        _notify(app)
     return count
 
 
@@ -140,16 +141,42 @@ def relay_channel(app: str) -> str:
 def _announce(app: str) -> None:
     """Have the new rows relayed once the transaction commits.
 
-    With Kafka, a `NOTIFY` in the transaction itself: PostgreSQL delivers it at commit (never for
-    a rollback) to the relays LISTENing on the channel, and folds repeats within one transaction
-    into one. On SQLite they find the rows by polling. Without Kafka (embedded), this process
-    hands the events to its own handlers after commit.
+    With Kafka, a `NOTIFY` in the transaction itself, sent by the outbox table's trigger (see
+    `notify_relays_on_insert`) within the inserting statement: PostgreSQL delivers it at commit
+    (never for a rollback) to the relays LISTENing on the channel, and folds repeats within one
+    transaction into one. On SQLite they find the rows by polling. Without Kafka (embedded), this
+    process hands the events to its own handlers after commit.
     """
     if not settings.KAFKA_BOOTSTRAP_SERVERS:
         transaction.on_commit(lambda: relay_in_process(app), using=app)
-    elif connections[app].vendor == "postgresql":
+
+
+def _notify(app: str) -> None:
+    """`NOTIFY` the relays for rows made unsent again (no insert: no trigger did it)."""
+    if settings.KAFKA_BOOTSTRAP_SERVERS and connections[app].vendor == "postgresql":
         with connections[app].cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, '')", [relay_channel(app)])
+
+
+def notify_relays_on_insert(app: str) -> migrations.RunPython:
+    """The migration operation giving `app`'s outbox table (PostgreSQL) a statement trigger that
+    NOTIFYs its relays: the wake-up costs the writing transaction no statement of its own."""
+    table = f"{app}_outboxevent"
+
+    def create(models_state, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(
+                f"CREATE FUNCTION {table}_notify() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN PERFORM pg_notify('{relay_channel(app)}', ''); RETURN NULL; END $$")
+            schema_editor.execute(f"CREATE TRIGGER {table}_notify AFTER INSERT ON {table} "
+                                  f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_notify()")
+
+    def drop(models_state, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(f"DROP TRIGGER {table}_notify ON {table}")
+            schema_editor.execute(f"DROP FUNCTION {table}_notify()")
+
+    return migrations.RunPython(create, drop)
 
 
 def relay_in_process(app: str) -> None:

@@ -9,8 +9,8 @@ being down delays events, it never loses them.
 
 `OutboxRelay` is the long-lived loop that does this for one app (threads of the Celery worker, or
 `manage.py relay_outbox --follow`): it sleeps on PostgreSQL `LISTEN` for the notification that
-`emit()` sends inside the committing transaction (delivered at commit), and polls every
-`OUTBOX_RELAY_POLL_SECONDS` as a fallback (SQLite: polling only).
+the outbox table's insert trigger sends inside the committing transaction (delivered at
+commit), and polls every `OUTBOX_RELAY_POLL_SECONDS` as a fallback (SQLite: polling only).
 
 Without Kafka (the embedded default) rows are handed to the handlers of the apps served in this
 process, with the same idempotency, so one process shows the whole flow.

@@ -57,10 +57,11 @@ def get_stock_effects(references: list[str]) -> dict[str, StockEffects]:
 
 
 def _reservation(record: ReservationRecord) -> Reservation:
-    lines = record.lines.using(services.DB).order_by("id").values_list("product_id", "quantity")
+    # A reservation just made holds its lines; one seen before reads them.
+    lines = sorted(record.lines.all(), key=lambda line: line.id)
     return Reservation(
         reference=record.reference,
         status=record.status,
-        lines=tuple(StockLine(product_id=product_id, quantity=quantity) for product_id, quantity in lines),
+        lines=tuple(StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines),
         expires_at=record.expires_at,
     )

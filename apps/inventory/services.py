@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.common import metrics
+from apps.common import metrics, prefetch
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
 from apps.inventory import selectors
@@ -48,32 +48,37 @@ class InvalidQuantity(DomainError):
 
 
 def reserve(reference: str, lines: Iterable[StockLine], ttl_seconds: int | None = None) -> Reservation:
-    """Reserve every line or none. A reference seen before answers its reservation unchanged."""
+    """Reserve every line or none, in one short transaction that locks the stock rows last (held
+    for their update, the event and the commit). A reference seen before answers its reservation
+    unchanged."""
     quantities = _quantities(lines)
     if not quantities:
         raise InvalidQuantity("A reservation needs at least one line.")
     ttl = settings.RESERVATION_TTL_SECONDS if ttl_seconds is None else ttl_seconds
-    with transaction.atomic(using=DB):
-        try:
-            with transaction.atomic(using=DB):
-                reservation = Reservation.objects.using(DB).create(
-                    reference=reference, expires_at=timezone.now() + timedelta(seconds=ttl),
-                )
-        except IntegrityError:
-            # Seen before (a retry), or a concurrent call with it committed first.
-            return Reservation.objects.using(DB).get(reference=reference)
-        records = _locked_records(quantities, create_missing=False)
-        for product_id, quantity in quantities.items():
-            record = records.get(product_id)
-            available = record.available if record else 0
-            if available < quantity:
-                raise InsufficientStock(
-                    f"Only {available} unit(s) of product {product_id} available, {quantity} requested.",
-                    product_id=str(product_id), available=available,
-                )
-            record.reserved += quantity
-        _add_lines(reservation, quantities)
-        _save_and_announce(records.values())
+    try:
+        # The insert comes first: a reference seen before fails it before anything was written.
+        with transaction.atomic(using=DB):
+            reservation = Reservation.objects.using(DB).create(
+                reference=reference, expires_at=timezone.now() + timedelta(seconds=ttl),
+            )
+            _add_lines(reservation, quantities)
+            records = _locked_records(quantities, create_missing=False)
+            for product_id, quantity in quantities.items():
+                record = records.get(product_id)
+                available = record.available if record else 0
+                if available < quantity:
+                    raise InsufficientStock(
+                        f"Only {available} unit(s) of product {product_id} available, {quantity} requested.",
+                        product_id=str(product_id), available=available,
+                    )
+                record.reserved += quantity
+            _save_and_announce(records.values())
+    except IntegrityError:
+        # Seen before (a retry), or a concurrent call with it committed first.
+        seen = Reservation.objects.using(DB).filter(reference=reference).first()
+        if seen is None:
+            raise
+        return seen
     return reservation
 
 
@@ -356,10 +361,11 @@ def _save_and_announce(records: Iterable[StockRecord]) -> None:
 
 
 def _add_lines(reservation: Reservation, quantities: dict[UUID, int]) -> None:
-    ReservationLine.objects.using(DB).bulk_create(
+    lines = ReservationLine.objects.using(DB).bulk_create(
         ReservationLine(reservation=reservation, product_id=product_id, quantity=quantity)
         for product_id, quantity in quantities.items()
     )
+    prefetch.hold(reservation, "lines", lines)
 
 
 def _write_ledger(entries: list[StockAdjustment]) -> None:

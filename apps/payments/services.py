@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from uuid import UUID, uuid4
 
 from django.db import transaction
 from django.utils import timezone
 
-from apps.common import metrics
+from apps.common import metrics, prefetch
 from apps.common.errors import (
     DATABASE_UNAVAILABLE,
     DomainError,
@@ -73,17 +74,30 @@ def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, f
              lines: Sequence[PurchaseLine], token: str, render: Render) -> PurchaseResult:
     """Run a purchase once per idempotency key; `render` turns the payment into the 201 body.
     `customer_email` is recorded on the payment as staff will look for it."""
-    claimed = idempotency.claim(user_id, idempotency_key, fingerprint)
+    payment_id = uuid4()
+    # Split mode: inventory reserves while products prices the lines, not one round trip after the
+    # other (docs/grpc.md); in-process the reservation runs only when it is awaited, in `_settle`.
+    pending = inventory.begin_reserve(
+        str(payment_id), [inventory.StockLine(line.product_id, line.quantity) for line in lines])
+    try:
+        claimed = _claim(payment_id, user_id, customer_email, idempotency_key, fingerprint, lines)
+    except BaseException:
+        pending.discard()
+        raise
     if isinstance(claimed, idempotency.StoredResponse):
+        pending.discard()
         return PurchaseResult(claimed, replayed=True)
     key = claimed
+    if key.status == IdempotencyKey.Status.COMPLETED:  # this request's own answer, stored with the claim
+        pending.discard()
+        return PurchaseResult(idempotency.StoredResponse(key.response_status, key.response_body))
     try:
         # A key taken over from a request that died resumes that request's payment: reserving
         # and charging are idempotent on the payment id, so nothing happens twice.
-        payment, reservation = (
-            _open_payment(key, user_id, customer_email, lines) if key.payment is None
-            else (key.payment, _reserve_again(key.payment)))
-        stored = _settle(key, payment, reservation, token, render)
+        if key.payment.pk != payment_id:  # a dead request's payment resumes, under its own reference
+            pending.discard()
+            pending = _reserve_again(key.payment)
+        stored = _settle(key, key.payment, pending, token, render)
     except PaymentOutcomePending:
         raise  # possibly charged: nothing may be undone; resolve_pending_payments settles it
     except ServiceUnavailable:
@@ -93,25 +107,30 @@ def purchase(*, user_id: UUID, customer_email: str = "", idempotency_key: str, f
         logger.warning("purchase abandoned, a database did not answer: %s", error)
         _abandon(key)
         raise database_unavailable(error) from error
-    except (InvalidProduct, MixedCurrencies, AmountTooLarge) as error:
-        with transaction.atomic(using=DB):
-            stored = idempotency.complete(key, error.status, _problem(error))
-            _count_purchase(error.code)
     return PurchaseResult(stored)
 
 
-def _open_payment(key: IdempotencyKey, user_id: UUID, customer_email: str,
-                  lines: Sequence[PurchaseLine]) -> tuple[Payment, inventory.PendingReservation]:
-    # Split mode: inventory reserves while products prices the lines, one round trip instead of
-    # two in a row; lines priced as invalid give their units back (docs/grpc.md).
-    payment_id = uuid4()
-    reservation = inventory.begin_reserve(
-        str(payment_id), [inventory.StockLine(line.product_id, line.quantity) for line in lines])
+def _claim(payment_id: UUID, user_id: UUID, customer_email: str, idempotency_key: str, fingerprint: str,
+           lines: Sequence[PurchaseLine]) -> IdempotencyKey | idempotency.StoredResponse:
+    """Price the lines, then claim the key together with the new payment (or the refusal) in one
+    transaction; the key's stored answer when it has one."""
+    unavailable = None
     try:
-        return _price_and_open(key, payment_id, user_id, customer_email, lines), reservation
-    except BaseException:
-        reservation.discard()
-        raise
+        opening = _open_payment(payment_id, user_id, customer_email, lines)
+    except (InvalidProduct, MixedCurrencies, AmountTooLarge) as error:
+        opening = idempotency.Opening(response=idempotency.stored(error.status, _problem(error)),
+                                      write=partial(_count_purchase, error.code))
+    except ServiceUnavailable as error:
+        opening, unavailable = None, error
+    except DATABASE_UNAVAILABLE as error:
+        logger.warning("purchase not started, the catalogue's database did not answer: %s", error)
+        opening, unavailable = None, database_unavailable(error)
+    # Without prices a key that has an answer still replays it, and a dead request's payment resumes.
+    claimed = idempotency.claim(user_id, idempotency_key, fingerprint, opening)
+    if claimed is None:  # the key was free and stays so: the client may retry with it
+        _count_purchase(ServiceUnavailable.code)
+        raise unavailable
+    return claimed
 
 
 def _reserve_again(payment: Payment) -> inventory.PendingReservation:
@@ -120,8 +139,9 @@ def _reserve_again(payment: Payment) -> inventory.PendingReservation:
         inventory.StockLine(item.product_id, item.quantity) for item in payment.items.using(DB).all()])
 
 
-def _price_and_open(key: IdempotencyKey, payment_id: UUID, user_id: UUID, customer_email: str,
-                    lines: Sequence[PurchaseLine]) -> Payment:
+def _open_payment(payment_id: UUID, user_id: UUID, customer_email: str,
+                  lines: Sequence[PurchaseLine]) -> idempotency.Opening:
+    """Price the lines and prepare their payment, written with the key's claim."""
     catalogue = products.get_products(line.product_id for line in lines)
     invalid = [str(line.product_id) for line in lines
                if line.product_id not in catalogue or not catalogue[line.product_id].is_active]
@@ -134,19 +154,19 @@ def _price_and_open(key: IdempotencyKey, payment_id: UUID, user_id: UUID, custom
     if amount > MAX_AMOUNT:  # nothing written yet: the columns could not hold it
         raise AmountTooLarge(errors={"items": [
             f"The total {amount} exceeds the largest payment, {MAX_AMOUNT}."]})
-    with transaction.atomic(using=DB):
-        payment = Payment.objects.using(DB).create(
-            id=payment_id, user_id=user_id, customer_email=customer_email, amount=amount.quantize(CENT),
-            currency=currencies[0], provider=get_provider().name,
-        )
-        PaymentItem.objects.using(DB).bulk_create(
-            PaymentItem(payment=payment, product_id=line.product_id, quantity=line.quantity,
-                        unit_price=catalogue[line.product_id].price, sku=catalogue[line.product_id].sku,
-                        name=catalogue[line.product_id].name)
-            for line in lines
-        )
-        idempotency.bind_payment(key, payment)
-    return payment
+    payment = Payment(id=payment_id, user_id=user_id, customer_email=customer_email,
+                      amount=amount.quantize(CENT), currency=currencies[0], provider=get_provider().name)
+    items = [PaymentItem(payment=payment, product_id=line.product_id, quantity=line.quantity,
+                         unit_price=catalogue[line.product_id].price, sku=catalogue[line.product_id].sku,
+                         name=catalogue[line.product_id].name)
+             for line in lines]
+
+    def write():
+        payment.save(using=DB, force_insert=True)
+        PaymentItem.objects.using(DB).bulk_create(items)
+        prefetch.hold(payment, "items", items)
+
+    return idempotency.Opening(payment=payment, write=write)
 
 
 def _settle(key: IdempotencyKey, payment: Payment, pending: inventory.PendingReservation, token: str,
@@ -181,20 +201,25 @@ def _charge(key: IdempotencyKey, payment: Payment, token: str, render: Render) -
 def _succeed(key: IdempotencyKey | None, payment: Payment, charge: Charge,
              render: Render) -> idempotency.StoredResponse | None:
     with transaction.atomic(using=DB):
-        payment = Payment.objects.using(DB).select_for_update().get(pk=payment.pk)
-        if payment.status == Payment.Status.PENDING:  # else a request it was taken over from won
-            _mark_succeeded(payment, charge)
+        if not _mark_succeeded(payment, charge):  # a request it was taken over from won
+            payment.refresh_from_db(using=DB)
         if key is None:  # resolve_pending_payments, for a payment whose key expired
             return None
         return idempotency.complete(key, 201, render(payment))
 
 
-def _mark_succeeded(payment: Payment, charge: Charge) -> None:
-    payment.status = Payment.Status.SUCCEEDED
-    payment.provider_charge_id = charge.id
-    payment.save(using=DB, update_fields=["status", "provider_charge_id", "updated_at"])
+def _mark_succeeded(payment: Payment, charge: Charge) -> bool:
+    """A pending payment succeeds, with its event; False when it was no longer pending."""
+    now = timezone.now()
+    succeeded = Payment.objects.using(DB).filter(pk=payment.pk, status=Payment.Status.PENDING).update(
+        status=Payment.Status.SUCCEEDED, provider_charge_id=charge.id, updated_at=now,
+    )
+    if not succeeded:
+        return False
+    payment.status, payment.provider_charge_id, payment.updated_at = Payment.Status.SUCCEEDED, charge.id, now
     emit("payments", PURCHASE_COMPLETED, _purchase_completed(payment).to_data(), key=str(payment.id))
     _count_purchase(COMPLETED, payment)
+    return True
 
 
 def _await_shopper(key: IdempotencyKey, payment: Payment, charge: Charge,
@@ -381,5 +406,4 @@ def _purchase_completed(payment: Payment) -> PurchaseCompleted:
 
 
 def _items(payment: Payment) -> tuple[Item, ...]:
-    return tuple(Item(item.product_id, item.quantity, item.unit_price)
-                 for item in payment.items.using(DB).all())
+    return tuple(Item(item.product_id, item.quantity, item.unit_price) for item in payment.items.all())

@@ -117,11 +117,16 @@ def test_payments_database_cut_answers_503_and_the_key_works_once_it_is_back(ser
 def test_products_database_cut_answers_503_on_the_catalogue_and_the_purchase(server, proxies, make_product):
     product = make_product(stock=5)
     shop = Shop(server.url)
+    answered = str(uuid.uuid4())
+    bought = shop.buy(product, answered)
     proxies["products"].cut()
     _assert_unavailable(requests.get(f"{shop.url}/products/{product}", timeout=30))
     _assert_unavailable(shop.buy(product, str(uuid.uuid4())))
-    assert SandboxCharge.objects.count() == 0
-    assert availability(product).reserved == 0
+    assert SandboxCharge.objects.count() == 1
+    assert (availability(product).on_hand, availability(product).reserved) == (4, 0)  # one sold
+    replay = shop.buy(product, answered)  # a key with an answer needs no prices: it replays
+    assert (replay.status_code, replay.headers.get("Idempotent-Replayed")) == (201, "true"), replay.text
+    assert replay.content == bought.content
 
 
 def test_a_hung_database_times_out_into_503_while_healthz_answers(server, make_product):

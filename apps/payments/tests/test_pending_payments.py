@@ -1,12 +1,14 @@
 """resolve_pending_payments: a payment whose request died (crash, or a database lost from the
 charge on) is settled by asking the provider whether it was charged."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from apps.inventory import interface as inventory
 from apps.payments import idempotency, services, tasks
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.providers import get_provider
@@ -19,9 +21,10 @@ def _left_pending(user_id, product, key: str, *, charged: bool, minutes_ago: int
     """What a purchase leaves behind when its process dies after reserving (and charging): the
     same steps services.purchase takes, then nothing more."""
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", purchase_body([(product, 1)]))
-    claimed = idempotency.claim(user_id, key, fingerprint)
-    payment, reservation = services._open_payment(claimed, user_id, "", [services.PurchaseLine(product, 1)])
-    assert reservation.result().status == "active"
+    opening = services._open_payment(uuid.uuid4(), user_id, "", [services.PurchaseLine(product, 1)])
+    claimed = idempotency.claim(user_id, key, fingerprint, opening)
+    payment = claimed.payment
+    inventory.reserve(str(payment.id), [inventory.StockLine(product, 1)])
     if charged:
         get_provider().charge(payment.amount, payment.currency, "tok_visa", idempotency_key=str(payment.id))
     then = timezone.now() - timedelta(minutes=minutes_ago)
