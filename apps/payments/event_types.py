@@ -17,17 +17,20 @@ class Item:
     product_id: UUID
     quantity: int
     unit_price: Decimal
+    name: str = ""  # what the catalogue called it then, for the shopper's receipt; "" when unknown
 
     def to_data(self) -> dict:
-        return {"product_id": str(self.product_id), "quantity": self.quantity,
+        data = {"product_id": str(self.product_id), "quantity": self.quantity,
                 "unit_price": str(self.unit_price)}
+        return {**data, "name": self.name} if self.name else data
 
     @classmethod
     def from_data(cls, data: dict) -> "Item":
         quantity = strict_int(data["quantity"])
         if quantity < 1:
             raise ValueError(f"quantity {quantity} is below 1")
-        return cls(UUID(data["product_id"]), quantity, Decimal(data["unit_price"]))
+        return cls(UUID(data["product_id"]), quantity, Decimal(data["unit_price"]),
+                   str(data.get("name") or ""))
 
 
 def _items(data) -> tuple[Item, ...]:

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-from apps.common.events import InvalidEvent
+from apps.common.events import EventData, InvalidEvent, reading
 
 STATUSES = ("active", "inactive")
 
 
 @dataclass(frozen=True)
-class ProductChanged:
+class ProductChanged(EventData):
     """A product was created, updated or deactivated: what other apps keep of it."""
 
     TYPE = "products.product_changed"
@@ -25,11 +25,9 @@ class ProductChanged:
 
     @classmethod
     def from_data(cls, data: dict) -> "ProductChanged":
-        try:
+        with reading(cls.TYPE):
             change = cls(product_id=UUID(str(data["product_id"])), sku=data["sku"], name=data["name"],
                          status=data["status"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidEvent(f"{cls.TYPE}: {exc!r}") from None
         if not isinstance(change.sku, str) or not change.sku or not isinstance(change.name, str):
             raise InvalidEvent(f"{cls.TYPE}: sku and name must be strings")
         if change.status not in STATUSES:

@@ -99,6 +99,15 @@ def sample(name: str, **labels) -> float:
     return prometheus_client.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+def read_partitions(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of `topic` on the broker."""
+    client = Consumer({**client_config(bootstrap), "group.id": f"reader-{uuid.uuid4()}"})
+    try:
+        return sorted(client.list_topics(topic, timeout=5).topics[topic].partitions)
+    finally:
+        client.close()
+
+
 def caught_up(bootstrap: str, group: str, topic: str) -> bool:
     """Whether `group` has committed offsets up to the end of every partition of `topic`."""
     client = Consumer({**client_config(bootstrap), "group.id": group, "enable.auto.commit": False})

@@ -105,7 +105,7 @@ def test_a_commit_wakes_the_loop_which_relays_every_event_with_one_flush_per_bat
     assert sample("shop_outbox_relay_batch_size_count", app="payments") - flushes_before == 3
     assert tasks_sent == []
     published = _published_ids(kafka_settings.KAFKA_BOOTSTRAP_SERVERS, 120)
-    assert {event.id for event in events} <= set(published)
+    assert {event.get_id() for event in events} <= set(published)
 
 
 def test_a_pass_costs_two_statements_per_batch_in_one_transaction_each(kafka_settings, kafka_broker):
@@ -161,7 +161,8 @@ def test_relay_outbox_follow_runs_the_loop_until_sigterm(kafka_settings, kafka_b
         wait_until(lambda: "relay payments listening on outbox_payments" in follower.log(),
                    what="the relay to listen")
         with transaction.atomic(using="payments"):
-            ids = [emit("payments", "payments.probe", {"n": n}, key=f"payment-{n}").id for n in range(3)]
+            ids = [emit("payments", "payments.probe", {"n": n}, key=f"payment-{n}").get_id()
+                   for n in range(3)]
         wait_until(_all_sent, timeout=30, what="the relay process to send the events")
         follower.process.send_signal(signal.SIGTERM)
         assert follower.process.wait(30) == 0

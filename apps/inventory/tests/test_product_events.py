@@ -9,7 +9,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.events import CloudEvent, InvalidEvent
+from apps.common.events import CloudEvent, InvalidEvent, new_event
 from apps.common.outbox import apply_event
 from apps.inventory import selectors, services
 from apps.inventory.models import StockRecord
@@ -20,7 +20,7 @@ def product_changed(product_id, *, name="Pruning shears", status="active", at=No
     extra = {"time": at.isoformat()} if at else {}
     data = ProductChanged(product_id=product_id, sku=f"SKU-{str(product_id)[:8]}", name=name,
                           status=status).to_data()
-    return CloudEvent(type=ProductChanged.TYPE, source="/products", data=data, **extra)
+    return new_event(ProductChanged.TYPE, "/products", data, subject=str(product_id), **extra)
 
 
 @pytest.mark.django_db(databases=["inventory"])
