@@ -60,58 +60,36 @@ def forget_exited_pool_process(pid=None, **kwargs):
     metrics.mark_process_dead(pid)
 
 
-class EventConsumersStep(bootsteps.StartStopStep):
-    """Starts one Kafka consumer thread per served app that handles events; stops them on shutdown."""
+class EventLoopsStep(bootsteps.StartStopStep):
+    """Starts, in threads, the relay loop of each served app that publishes events and, with Kafka,
+    the consumer of each that handles events; stops them on shutdown. Relays run in embedded mode
+    too: there the committing process applies its events itself, and the loop's polling catches
+    what that missed."""
 
     requires = {"celery.worker.components:Pool"}
 
     def __init__(self, worker, **kwargs):
         super().__init__(worker, **kwargs)
-        self.consumers = []
+        self.loops = []
         self.threads = []
 
     def start(self, worker):
         from django.conf import settings
 
-        if not settings.KAFKA_BOOTSTRAP_SERVERS:
-            return  # embedded mode: events reach their handlers in-process after commit
-        from apps.common.consumers import EventConsumer, consuming_apps, start_in_threads
+        from apps.common.background import start_in_threads
+        from apps.common.consumers import EventConsumer, consuming_apps
+        from apps.common.relay import OutboxRelay, publishing_apps
 
-        self.consumers = [EventConsumer(app_name) for app_name in consuming_apps()]
-        self.threads = start_in_threads(self.consumers)
+        self.loops = [OutboxRelay(app_name) for app_name in publishing_apps()]
+        if settings.KAFKA_BOOTSTRAP_SERVERS:  # embedded: events reach their handlers in-process
+            self.loops += [EventConsumer(app_name) for app_name in consuming_apps()]
+        self.threads = start_in_threads(self.loops)
 
     def stop(self, worker):
-        for consumer in self.consumers:
-            consumer.stop()
+        for loop in self.loops:
+            loop.stop()
         for thread in self.threads:
             thread.join(timeout=15)
 
 
-class OutboxRelaysStep(bootsteps.StartStopStep):
-    """Starts one relay loop thread per served app that publishes events; stops them on shutdown.
-
-    In embedded mode too: there the committing process applies its events itself, and the loop's
-    polling catches what that missed."""
-
-    requires = {"celery.worker.components:Pool"}
-
-    def __init__(self, worker, **kwargs):
-        super().__init__(worker, **kwargs)
-        self.relays = []
-        self.threads = []
-
-    def start(self, worker):
-        from apps.common.relay import OutboxRelay, publishing_apps, start_in_threads
-
-        self.relays = [OutboxRelay(app_name) for app_name in publishing_apps()]
-        self.threads = start_in_threads(self.relays)
-
-    def stop(self, worker):
-        for relay in self.relays:
-            relay.stop()
-        for thread in self.threads:
-            thread.join(timeout=15)
-
-
-app.steps["worker"].add(EventConsumersStep)
-app.steps["worker"].add(OutboxRelaysStep)
+app.steps["worker"].add(EventLoopsStep)

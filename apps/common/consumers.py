@@ -29,7 +29,6 @@ offset.
 
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from apps.common import kafka, metrics
+from apps.common.background import BackgroundLoop
 from apps.common.events import (
     FORMAT,
     CloudEvent,
@@ -71,27 +71,20 @@ class ConsumerStats:
     transient_failures: int = 0  # batches put back to wait for a dependency
 
 
-class EventConsumer:
+class EventConsumer(BackgroundLoop):
     """Consumes `app`'s topics until `stop()` is called."""
 
+    kind = "consumer"
+
     def __init__(self, app: str, lag_interval: float = 10.0):
-        self.app = app
+        super().__init__(app)
         self.group_id = f"shop-{app}"
         self.topics = topics_consumed_by(app)
         self.lag_interval = lag_interval
         self._lag_measured_at = float("-inf")
-        self.stats = ConsumerStats()
-        self.ready = threading.Event()  # set once partitions are assigned
-        self._stopping = threading.Event()
+        self.stats = ConsumerStats()  # `ready` is set once partitions are assigned
         self._consumer: Consumer | None = None
         self._failures = 0  # transient failures in a row
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
 
     def run(self) -> None:
         if not self.topics:
@@ -127,15 +120,6 @@ class EventConsumer:
             self._consumer.close()  # leaves the group at once, so partitions move without waiting
             connections.close_all()  # this thread's connections
             logger.info("consumer %s stopped", self.group_id)
-
-    def run_forever(self, restart_pause: float = 5.0) -> None:
-        """`run`, started again after a crash (the broker unreachable at start, a fatal error)."""
-        while not self.stopping:
-            try:
-                self.run()
-            except Exception:
-                logger.exception("consumer %s crashed; restarting", self.group_id)
-                self._stopping.wait(restart_pause)
 
     def _measure_lag_when_due(self) -> None:
         if time.monotonic() - self._lag_measured_at < self.lag_interval:
@@ -287,14 +271,3 @@ class EventConsumer:
         self.stats.offset_commits += 1
         metrics.CONSUMER_OFFSET_COMMITS.labels(app=self.app).inc()
 
-
-def start_in_threads(consumers: list[EventConsumer]) -> list[threading.Thread]:
-    """Run each consumer in a daemon thread; one that crashes starts again after a pause."""
-    threads = []
-    for consumer in consumers:
-        thread = threading.Thread(
-            target=consumer.run_forever, name=f"consumer-{consumer.app}", daemon=True,
-        )
-        thread.start()
-        threads.append(thread)
-    return threads

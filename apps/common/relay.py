@@ -17,7 +17,6 @@ process, with the same idempotency, so one process shows the whole flow.
 """
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -31,6 +30,7 @@ from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from apps.common import kafka, metrics
+from apps.common.background import BackgroundLoop
 from apps.common.events import kafka_message
 from apps.common.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
 from apps.common.telemetry import event_span
@@ -159,28 +159,21 @@ def _record_failures(app: str, rows: list, failures: dict) -> dict:
     return failures
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     """Relays `app`'s outbox until `stop()`: at start, whenever a commit notifies it, and every
     `poll_interval` seconds in case a notification was missed (the listener reconnecting, a row
     committed by a process that does not notify). Several may run, in any processes: rows are
     claimed with SKIP LOCKED, so each is sent by one of them."""
 
+    kind = "relay"
+
     def __init__(self, app: str, poll_interval: float | None = None, batch_size: int | None = None):
-        self.app = app
+        super().__init__(app)
         self.poll_interval = poll_interval or settings.OUTBOX_RELAY_POLL_SECONDS
         self.batch_size = batch_size or settings.OUTBOX_RELAY_BATCH_SIZE
-        self.relayed = 0
-        self.ready = threading.Event()  # set once listening (or polling) for new rows
-        self._stopping = threading.Event()
+        self.relayed = 0  # `ready` is set once listening (or polling) for new rows
         self._failures = 0
         self._connections_checked_at = float("-inf")
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
 
     def run(self) -> None:
         listener = self._listen()
@@ -201,15 +194,6 @@ class OutboxRelay:
                 listener.close()
             connections.close_all()  # this thread's connections
             logger.info("relay %s stopped", self.app)
-
-    def run_forever(self, restart_pause: float = 5.0) -> None:
-        """`run`, started again after a crash (the database unreachable, the listener lost)."""
-        while not self.stopping:
-            try:
-                self.run()
-            except Exception:
-                logger.exception("relay %s crashed; restarting", self.app)
-                self._stopping.wait(restart_pause)
 
     def _listen(self) -> psycopg.Connection | None:
         """A connection of its own that LISTENs on the app's channel; None on SQLite."""
@@ -251,12 +235,3 @@ class OutboxRelay:
                 return
             waited += step
 
-
-def start_in_threads(relays: list[OutboxRelay]) -> list[threading.Thread]:
-    """Run each relay in a daemon thread; one that crashes starts again after a pause."""
-    threads = []
-    for relay in relays:
-        thread = threading.Thread(target=relay.run_forever, name=f"relay-{relay.app}", daemon=True)
-        thread.start()
-        threads.append(thread)
-    return threads

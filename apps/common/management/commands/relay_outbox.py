@@ -2,9 +2,10 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from apps.common.background import start_in_threads
 from apps.common.management.progress import progress
 from apps.common.outbox import outbox_model
-from apps.common.relay import OutboxRelay, RelayError, publishing_apps, relay_outbox, start_in_threads
+from apps.common.relay import OutboxRelay, RelayError, publishing_apps, relay_outbox
 
 
 class Command(BaseCommand):
