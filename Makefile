@@ -40,11 +40,11 @@ $(TOOLS_STAMP): requirements/tools.txt
 
 tools: $(TOOLS_STAMP)
 
-## Spectral (pinned in tools/spectral/package-lock.json) lints the OpenAPI document in the suite.
-SPECTRAL := tools/spectral/node_modules/.bin/spectral
-$(SPECTRAL): tools/spectral/package.json tools/spectral/package-lock.json
+## Spectral (pinned in requirements/spectral/package-lock.json) lints the OpenAPI document in the suite.
+SPECTRAL := requirements/spectral/node_modules/.bin/spectral
+$(SPECTRAL): requirements/spectral/package.json requirements/spectral/package-lock.json
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
-	npm ci --prefix tools/spectral --no-audit --no-fund --silent
+	npm ci --prefix requirements/spectral --no-audit --no-fund --silent
 	touch $(SPECTRAL)
 
 spectral: $(SPECTRAL)

@@ -9,8 +9,8 @@ from django.test import Client
 
 from tests.support.processes import REPO_ROOT
 
-SPECTRAL = REPO_ROOT / "tools" / "spectral" / "node_modules" / ".bin" / "spectral"
-RULESET = REPO_ROOT / "tools" / "spectral" / ".spectral.yaml"
+SPECTRAL = REPO_ROOT / "requirements" / "spectral" / "node_modules" / ".bin" / "spectral"
+RULESET = REPO_ROOT / "requirements" / "spectral" / ".spectral.yaml"
 
 
 @pytest.fixture(scope="module")
