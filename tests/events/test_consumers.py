@@ -143,6 +143,8 @@ def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per
     # A backlog fills every batch unless the fetch is slower than the wait (a loaded machine):
     # wait long enough that the batch size, not the machine, makes the batches.
     kafka_settings.EVENT_BATCH_TIMEOUT_MS = 2000
+    # Connections earlier tests left open on the database (idle): not this measurement's.
+    leftover = _backend_pids("inventory")
     products = [uuid.uuid4() for _ in range(5)]
     for product_id in products:
         services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 200)], reason="delivery")
@@ -153,13 +155,13 @@ def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per
         services.reserve(str(payment_id), [StockLine(product_id, 1)])
         sales.append(PurchaseCompleted(payment_id, uuid.uuid4(), (Item(product_id, 1, price),), price, "USD"))
     _send_sales(kafka_broker, sales)
-    before = _transactions("inventory")
+    before = _transactions("inventory", leftover)
 
     with running_consumer() as consumer:
         # Kafka only, no query of the database while it is being measured.
         wait_until(lambda: consumer.stats.applied >= 500 and caught_up(
             kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"), what="500 sales")
-    transactions = _transactions("inventory") - before
+    transactions = _transactions("inventory", leftover) - before
 
     assert StockAdjustment.objects.filter(kind="sale", stock_id__in=products).count() == 500
     assert Reservation.objects.filter(reference__in=[str(s.payment_id) for s in sales],
@@ -177,18 +179,21 @@ def _send_sales(broker, sales: list[PurchaseCompleted]) -> None:
     ])
 
 
-def _transactions(alias: str) -> int:
+def _backend_pids(alias: str) -> set[int]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                       [connections[alias].settings_dict["NAME"]])
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _transactions(alias: str, leftover: set[int]) -> int:
     """Transactions committed or rolled back in `alias`'s database so far, as PostgreSQL counts
     them (a backend reports its counts when it ends, so this process's own connections are
-    closed first)."""
+    closed first; `leftover` are idle ones that were there before the test)."""
     name = connections[alias].settings_dict["NAME"]
     connections[alias].close()
+    wait_until(lambda: _backend_pids(alias) <= leftover, what=f"every connection to {name} to end")
     with connections["default"].cursor() as cursor:
-        def backends() -> int:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name])
-            return cursor.fetchone()[0]
-
-        wait_until(lambda: backends() == 0, what=f"every connection to {name} to end")
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s", [name])
         return cursor.fetchone()[0]
@@ -209,7 +214,9 @@ def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, pr
         return sum(sample("shop_consumer_lag", topic="payments.events", partition=str(partition),
                           app="inventory") for partition in partitions)
 
-    with running_consumer(lag_interval=0):
+    # Measured often, not on every batch: each measurement asks the broker for every partition's
+    # end, and events earlier tests left behind must be caught up first.
+    with running_consumer(lag_interval=0.3):
         # The slow events keep some waiting for over a second: the gauge must show them.
         wait_until(lambda: lag() >= 1, interval=0.05, what="a lag while events wait")
         wait_until(lambda: caught_up(kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"),

@@ -12,14 +12,13 @@ from django.db import connections, transaction
 from django.test import override_settings
 
 from apps.common.outbox import emit, emit_many, relay_channel
-from apps.inventory.models import StockRecord
 from apps.payments.models import SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 
 PROVIDER_TABLE = f'"{SandboxCharge._meta.db_table}"'
-STOCK_TABLE = StockRecord._meta.db_table
+STOCK_TABLE = "inventory_stockrecord"  # inventory's table, named as the statements name it
 
 
 @dataclass
