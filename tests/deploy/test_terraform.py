@@ -55,6 +55,7 @@ def test_production_keeps_what_dev_may_turn_off():
         for block in parsed_terraform()["terraform/environments/prod/main.tf"]["module"]
     ]
     assert attribute(stack, "postgres_multi_az") is True
+    assert attribute(stack, "postgres_use_proxy") is True
     assert attribute(stack, "deletion_protection") is True
     assert attribute(stack, "redis_replicas") >= 1
     assert attribute(stack, "single_nat_gateway") is False

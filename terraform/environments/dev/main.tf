@@ -23,6 +23,7 @@ module "stack" {
   postgres_instance_class = "db.t4g.medium"
   postgres_storage_gib    = 50
   postgres_multi_az       = false
+  postgres_use_proxy      = false
   deletion_protection     = false
   redis_version           = "7.1"
   redis_node_type         = "cache.t4g.small"

@@ -31,6 +31,7 @@ module "stack" {
   postgres_instance_class = "db.r7g.xlarge"
   postgres_storage_gib    = 200
   postgres_multi_az       = true
+  postgres_use_proxy      = true
   deletion_protection     = true
   redis_version           = "7.1"
   redis_node_type         = "cache.r7g.large"

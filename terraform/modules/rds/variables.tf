@@ -71,3 +71,39 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "use_proxy" {
+  description = "Put an RDS Proxy in front of the instance and point every app's DATABASE_URL secret at it, so connections per pod x replicas do not have to fit under max_connections (true in prod; dev may connect directly)."
+  type        = bool
+  default     = true
+}
+
+variable "proxy_idle_client_timeout" {
+  description = "Seconds after which the proxy closes an idle client connection (the apps' pools close theirs after 600 s)."
+  type        = number
+  default     = 1800
+  validation {
+    condition     = var.proxy_idle_client_timeout >= 1 && var.proxy_idle_client_timeout <= 28800
+    error_message = "RDS Proxy accepts 1 to 28800 seconds."
+  }
+}
+
+variable "proxy_max_connections_percent" {
+  description = "Share of the instance's max_connections the proxy may open (the rest stays free for migrations and the master user)."
+  type        = number
+  default     = 80
+  validation {
+    condition     = var.proxy_max_connections_percent >= 1 && var.proxy_max_connections_percent <= 100
+    error_message = "A percentage, 1 to 100."
+  }
+}
+
+variable "proxy_max_idle_connections_percent" {
+  description = "Share of the instance's max_connections the proxy may keep open while idle."
+  type        = number
+  default     = 40
+  validation {
+    condition     = var.proxy_max_idle_connections_percent >= 0 && var.proxy_max_idle_connections_percent <= 100
+    error_message = "A percentage, 0 to 100."
+  }
+}

@@ -44,6 +44,7 @@ module "rds" {
   instance_class           = var.postgres_instance_class
   allocated_storage        = var.postgres_storage_gib
   multi_az                 = var.postgres_multi_az
+  use_proxy                = var.postgres_use_proxy
   deletion_protection      = var.deletion_protection
   vpc_id                   = module.network.vpc_id
   subnet_ids               = module.network.data_subnet_ids

@@ -13,6 +13,11 @@ output "postgres_address" {
   value       = module.rds.address
 }
 
+output "postgres_proxy_endpoint" {
+  description = "Host name of the RDS Proxy the apps connect through (null when postgres_use_proxy is false)."
+  value       = module.rds.proxy_endpoint
+}
+
 output "database_url_secret_arns" {
   description = "Secrets Manager ARN of each database URL, by database name."
   value       = module.rds.database_url_secret_arns

@@ -77,6 +77,12 @@ variable "postgres_multi_az" {
   type        = bool
 }
 
+variable "postgres_use_proxy" {
+  description = "RDS Proxy in front of PostgreSQL; the apps' DATABASE_URL secrets name the proxy (true in prod, dev may connect directly)."
+  type        = bool
+  default     = true
+}
+
 variable "deletion_protection" {
   description = "Protect the database from deletion."
   type        = bool
