@@ -61,10 +61,10 @@ def expand(value: str, env: Mapping[str, str]) -> str:
 
 def map_paths(value: str, paths: Mapping[str, str]) -> str:
     """`value` with each path of the container (a key of `paths`, as a whole path component)
-    replaced by the local one."""
-    for path in sorted(paths, key=len, reverse=True):
-        value = re.sub(rf"(?<![\w/.]){re.escape(path)}(?=/|:|$)", lambda _m, p=path: paths[p], value)
-    return value
+    replaced by the local one, in one pass: a local path that happens to start like a container
+    path (a checkout under /tmp) is not mapped again."""
+    alternatives = "|".join(re.escape(path) for path in sorted(paths, key=len, reverse=True))
+    return re.sub(rf"(?<![\w/.])({alternatives})(?=/|:|$)", lambda match: paths[match.group(1)], value)
 
 
 def on_path(words: list[str], env: Mapping[str, str]) -> list[str]:
