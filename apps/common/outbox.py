@@ -15,11 +15,11 @@ from itertools import groupby
 from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections, migrations, models, transaction
+from django.db import connections, migrations, models, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.common.errors import DomainError, ServiceUnavailable
+from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable
 from apps.common.events import (
     CloudEvent,
     Handler,
@@ -304,7 +304,7 @@ def _record_processed(app: str, run: list[_Pending]) -> list[_Pending]:
     return [item for event_id, item in first.items() if event_id in recorded]
 
 
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, RedisError, KafkaException, ServiceUnavailable)
+TRANSIENT_ERRORS = (*DATABASE_UNAVAILABLE, RedisError, KafkaException, ServiceUnavailable)
 
 
 def is_transient(exc: BaseException) -> bool:
