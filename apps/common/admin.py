@@ -14,10 +14,10 @@ from apps.common import dead_letters
 from apps.common.models import DeadLetter
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the plumbing: operators look, they do not edit."""
+class ReadOnlyAdminMixin:
+    """For a model admin or an inline whose rows only services write: staff look, never edit."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -25,6 +25,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Rows written by the plumbing: operators look, they do not edit."""
 
 
 class OutboxEventAdmin(ReadOnlyAdmin):

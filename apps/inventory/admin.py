@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin
+from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin, ReadOnlyAdminMixin
 from apps.common.errors import DomainError
 from apps.inventory import services
 from apps.inventory.models import (
@@ -27,17 +27,6 @@ from apps.inventory.models import (
 )
 from apps.inventory.rest.serializers import MAX_QUANTITY
 from apps.products import interface as products
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LowStockFilter(admin.SimpleListFilter):

@@ -13,24 +13,17 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from apps.common.admin import OutboxEventAdmin, ReadOnlyAdmin
+from apps.common.admin import OutboxEventAdmin, ReadOnlyAdmin, ReadOnlyAdminMixin
 from apps.common.errors import DomainError
 from apps.payments import services
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, PaymentItem
 
 
-class PaymentItemInline(admin.TabularInline):
+class PaymentItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = PaymentItem
     fields = ["sku", "name", "quantity", "unit_price", "product_id"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Payment)
