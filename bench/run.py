@@ -95,7 +95,10 @@ def main():
             server, results["startup_monolith"] = start_monolith()
             results["http"] = measure_http(server, work, options)
         worker, results["startup_worker"], metrics_port = start_worker()
-        results["events"] = measure_events(broker, metrics_port, options.events)
+        # The lag is measured at the monolith's saturated purchase rate when this run measured it.
+        lag_rate = (results["http"]["purchase_monolith"]["requests_per_second"] if "http" in results
+                    else options.rate)
+        results["events"] = measure_events(broker, metrics_port, options.events, lag_rate, options.duration)
         if not options.events_only:
             for process in (worker, server):
                 process.stop(timeout=30)
@@ -399,7 +402,7 @@ def seed_split_stock(topology: Topology) -> list[str]:
     return ids
 
 
-def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
+def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate: float, seconds: int) -> dict:
     """Drain `count` purchase events from payments' outbox through Kafka into sales, against a bare
     Kafka loop; count what the event path cost per event.
 
@@ -456,10 +459,56 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     spent["transactions"] -= 1 + polls + 1  # the emitting one, the polls and the last count
     payload = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).first().payload
     payload_bytes = len(json.dumps(payload).encode())
+    consumed = spent.pop("consumed")
     bare = bare_kafka_loop(broker, count, payload_bytes)
+    lag = measure_lag(broker, products, lag_rate, seconds)
     return {"events": count, "seconds": round(elapsed, 2), "events_per_second": round(count / elapsed, 1),
             "per_event": {name: round(value / count, 4) for name, value in spent.items()},
-            "bare_kafka": bare}
+            "consumed_per_event": round(consumed / count, 2),
+            "per_consumed": {name: round(spent[name] / consumed, 4)
+                             for name in ("transactions", "offset_commits")},
+            "bare_kafka": bare, "lag": lag}
+
+
+def measure_lag(broker: KafkaBroker, products: list[str], rate: float, seconds: int) -> dict:
+    """End-to-end lag at `rate` purchases/s for `seconds`: each purchase event committed in a
+    transaction of its own at its due time (as purchases commit), from that commit (the outbox
+    row's `created_at`) to its `sale` in the ledger (the entry's `created_at`)."""
+    from django.db import transaction
+
+    from apps.common.outbox import emit_many
+    from apps.inventory.interface import StockLine, reserve
+    from apps.payments.services import PURCHASE_COMPLETED
+
+    events = [purchase_completed(products, n) for n in range(max(int(rate * seconds), 100))]
+    for data in events:
+        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
+    wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
+    started = time.monotonic()
+    for n, data in enumerate(events):
+        if (wait := started + n / rate - time.monotonic()) > 0:
+            time.sleep(wait)
+        with transaction.atomic(using="payments"):
+            emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"])])
+    references = [data["payment_id"] for data in events]
+    with psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_PAYMENTS']}") as payments, \
+            psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_INVENTORY']}") as inventory:
+        committed = dict(payments.execute(
+            "SELECT key, created_at FROM payments_outboxevent WHERE key = ANY(%s)", [references]).fetchall())
+        sold: dict = {}
+        deadline = time.monotonic() + 120
+        while len(sold) < len(references) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            sold = dict(inventory.execute(
+                "SELECT reference, created_at FROM inventory_stockadjustment WHERE kind = 'sale' "
+                "AND reference = ANY(%s)", [references]).fetchall())
+            inventory.commit()
+    if len(sold) < len(references):
+        raise TimeoutError(f"lag: {len(sold)} of {len(references)} sales after 120s")
+    lags = sorted((sold[reference] - committed[reference]).total_seconds() * 1000 for reference in references)
+    pick = lambda q: lags[min(int(q * len(lags)), len(lags) - 1)]  # noqa: E731
+    return {"rate": round(rate, 1), "events": len(lags), "p50_ms": round(pick(0.5), 1),
+            "p95_ms": round(pick(0.95), 1), "p99_ms": round(pick(0.99), 1), "max_ms": round(lags[-1], 1)}
 
 
 def purchase_completed(products: list[str], n: int) -> dict:
@@ -503,17 +552,20 @@ def events_settled(broker: KafkaBroker) -> bool:
 
 
 def event_path_counters(metrics_port: int) -> dict[str, float]:
-    """SQL statements, offset commits and producer flushes of the worker (its relay loops and
-    consumers, from its metrics), and transactions committed or rolled back in the bench databases."""
+    """SQL statements, offset commits, producer flushes and messages consumed by the worker (its
+    relay loops and consumers, from its metrics), and transactions committed or rolled back in the
+    bench databases."""
     from prometheus_client.parser import text_string_to_metric_families
 
     text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
-    totals = {"statements": 0.0, "offset_commits": 0.0, "producer_flushes": 0.0}
+    totals = {"statements": 0.0, "offset_commits": 0.0, "producer_flushes": 0.0, "consumed": 0.0}
     names = {"django_db_execute_total": "statements", "shop_consumer_offset_commits_total": "offset_commits",
-             "shop_outbox_relay_batch_size_count": "producer_flushes"}
+             "shop_outbox_relay_batch_size_count": "producer_flushes",
+             "shop_events_consumed_total": "consumed"}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name in names:
+            # Each message consumed counts once, whatever it came to (applied, skipped, dead-lettered).
+            if sample.name in names and sample.labels.get("outcome") != "retried":
                 totals[names[sample.name]] += sample.value
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
         totals["transactions"] = float(connection.execute(
@@ -627,14 +679,21 @@ def render(results: dict) -> str:
 
 
 def event_rows(events: dict) -> list[tuple[str, ...]]:
-    bare, per_event = events["bare_kafka"], events["per_event"]
+    bare, per_event, lag = events["bare_kafka"], events["per_event"], events["lag"]
+    per_consumed = events["per_consumed"]
     return [
         ("events, outbox -> applied sale", f"{events['events_per_second']:.0f} events/s", "-",
          f"{bare['messages_per_second']:.0f} msg/s bare Kafka",
          f"{events['events_per_second'] / bare['messages_per_second']:.2f}"),
-        ("events, cost per event", f"{per_event['statements']:.2f} SQL statements", "-",
+        ("events, cost per purchase event", f"{per_event['statements']:.2f} SQL statements", "-",
          f"{per_event['transactions']:.3f} transactions, {per_event['offset_commits']:.3f} offset commits, "
          f"{per_event['producer_flushes']:.3f} producer flushes", "-"),
+        ("events, cost per message consumed", f"{events['consumed_per_event']:.2f} per purchase", "-",
+         f"{per_consumed['transactions']:.3f} transactions, "
+         f"{per_consumed['offset_commits']:.3f} offset commits", "-"),
+        ("events, lag commit -> sale", f"{lag['rate']:.0f}/s offered",
+         f"{lag['p50_ms']:.1f} / {lag['p95_ms']:.1f} / {lag['p99_ms']:.1f}",
+         f"{lag['events']} purchases", "-"),
     ]
 
 

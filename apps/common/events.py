@@ -26,7 +26,6 @@ from cloudevents.core.bindings import kafka as kafka_binding
 from cloudevents.core.exceptions import BaseCloudEventException
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
-from dateutil.parser import isoparse
 
 from config.service_apps import DOMAIN_APPS, served_apps
 
@@ -101,7 +100,7 @@ def new_event(event_type: str, source: str, data: dict, *, subject: str | None =
     attributes = {"type": event_type, "source": source, "datacontenttype": DATA_CONTENT_TYPE,
                   **attributes}
     if isinstance(attributes.get("time"), str):
-        attributes["time"] = isoparse(attributes["time"])
+        attributes["time"] = datetime.fromisoformat(attributes["time"])
     if subject:
         attributes["subject"] = subject
     if traceparent:
@@ -120,7 +119,7 @@ def from_document(document: dict) -> CloudEvent:
         attributes = dict(document)
         data = attributes.pop("data", None)
         if "time" in attributes:
-            attributes["time"] = isoparse(attributes["time"])
+            attributes["time"] = datetime.fromisoformat(attributes["time"])
         return CloudEvent(attributes, data)
 
 

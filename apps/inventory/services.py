@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.common import metrics, prefetch
+from apps.common.bulk import update_rows
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
 from apps.inventory import selectors
@@ -237,9 +238,9 @@ def record_products(changes: Iterable[tuple[ProductChanged, datetime]]) -> None:
                 record.sku, record.name, record.product_status = change.sku, change.name, change.status
                 record.product_as_of = as_of
                 stale.append(record)
-        StockRecord.objects.using(DB).bulk_update(
-            stale, ["sku", "name", "product_status", "product_as_of"], batch_size=CHUNK_SIZE,
-        )
+        update_rows(StockRecord, "product_id", ["sku", "name", "product_status", "product_as_of"],
+                    [(record.product_id, record.sku, record.name, record.product_status, record.product_as_of)
+                     for record in stale], using=DB)
 
 
 def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_id: UUID | None,
@@ -350,9 +351,8 @@ def _save_and_announce(records: Iterable[StockRecord]) -> None:
     now = timezone.now()
     for record in records:
         record.updated_at = now
-    StockRecord.objects.using(DB).bulk_update(
-        records, ["on_hand", "reserved", "updated_at"], batch_size=CHUNK_SIZE,
-    )
+    update_rows(StockRecord, "product_id", ["on_hand", "reserved", "updated_at"],
+                [(record.product_id, record.on_hand, record.reserved, now) for record in records], using=DB)
     emit_many(DB, [
         (StockChanged.TYPE, StockChanged(record.product_id, record.on_hand, record.reserved,
                                          record.available).to_data(), str(record.product_id))

@@ -7,8 +7,8 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
 
+from apps.common.bulk import update_rows
 from apps.common.outbox import emit_many
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
@@ -146,11 +146,9 @@ def record_stocks(levels: Iterable[tuple[UUID, int, datetime]]) -> None:
             elif (state.available, state.as_of) != (available, as_of):
                 state.available, state.as_of = available, as_of
                 updated.append(state)
-        StockState.objects.bulk_update(updated, ["available", "as_of"])
-        in_stock = [product_id for product_id, (available, _) in newest.items() if available > 0]
-        out_of_stock = [product_id for product_id, (available, _) in newest.items() if available <= 0]
-        changed = Product.objects.filter(
-            Q(pk__in=in_stock, in_stock=False) | Q(pk__in=out_of_stock, in_stock=True),
-        ).update(in_stock=Case(When(pk__in=in_stock, then=Value(True)), default=Value(False)))
+        update_rows(StockState, "product_id", ["available", "as_of"],
+                    [(state.product_id, state.available, state.as_of) for state in updated], using="products")
+        in_stock = [(product_id, available > 0) for product_id, (available, _) in sorted(newest.items())]
+        changed = update_rows(Product, "id", ["in_stock"], in_stock, using="products", only_changed=True)
         if changed:
             catalogue_cache.invalidate_on_commit()

@@ -7,13 +7,11 @@ from apps.users import services
 
 
 def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
-    for event in events:
-        services.send_purchase_receipt(event.data.to_data())
+    services.send_purchase_receipts([event.data.to_data() for event in events])
 
 
 def on_refunded(events: list[Received[Refunded]]) -> None:
-    for event in events:
-        services.send_refund_receipt(event.data.to_data())
+    services.send_refund_receipts([event.data.to_data() for event in events])
 
 
 HANDLERS = {

@@ -11,7 +11,7 @@ from uuid import UUID
 import jwt
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -175,25 +175,39 @@ def _token_pair(refresh: RefreshToken) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def send_purchase_receipt(data: dict) -> None:
-    """E-mail the shopper the receipt of a completed purchase (`payments.purchase_completed` data)."""
-    _send_receipt(data, subject="Your receipt", refund=False)
+def send_purchase_receipts(purchases: list[dict]) -> None:
+    """E-mail each shopper the receipt of a completed purchase (`payments.purchase_completed` data)."""
+    _send_receipts(purchases, subject="Your receipt", refund=False)
 
 
-def send_refund_receipt(data: dict) -> None:
-    """E-mail the shopper that a payment was refunded (`payments.refunded` data)."""
-    _send_receipt(data, subject="Your refund", refund=True)
+def send_refund_receipts(refunds: list[dict]) -> None:
+    """E-mail each shopper that a payment was refunded (`payments.refunded` data)."""
+    _send_receipts(refunds, subject="Your refund", refund=True)
 
 
-def _send_receipt(data: dict, *, subject: str, refund: bool) -> None:
-    """Plain text and HTML, through Django's e-mail backend (EMAIL_URL; the console by default).
-    Called by the event handler inside the transaction that records the event handled: a send
-    that fails rolls it back and the event is retried."""
-    user_id = data.get("user_id")  # refund events written before it was in their data have none
-    user = User.objects.using(USERS_DB).filter(pk=user_id).first() if user_id else None
-    if user is None:
-        logger.warning("no receipt for payment %s: its shopper is unknown here", data.get("payment_id"))
-        return
+def _send_receipts(payments: list[dict], *, subject: str, refund: bool) -> None:
+    """Plain text and HTML, through Django's e-mail backend (EMAIL_URL; the console by default):
+    the shoppers read in one query, the messages sent over one connection. Called by the event
+    handler inside the transaction that records the events handled: a send that fails rolls it
+    back and the events are retried."""
+    # Refund events written before `user_id` was in their data have none.
+    user_ids = {data["user_id"] for data in payments if data.get("user_id")}
+    users = User.objects.using(USERS_DB).in_bulk(user_ids)
+    messages, unknown = [], []
+    for data in payments:
+        user = users.get(UUID(data["user_id"])) if data.get("user_id") else None
+        if user is None:
+            unknown.append(data["payment_id"])
+            continue
+        messages.append(_receipt(user, data, subject=subject, refund=refund))
+    if unknown:
+        logger.warning("no receipt for %d payment(s), their shoppers are unknown here: %s",
+                       len(unknown), ", ".join(unknown[:10]))
+    if messages:
+        get_connection().send_messages(messages)
+
+
+def _receipt(user: User, data: dict, *, subject: str, refund: bool) -> EmailMultiAlternatives:
     lines = [
         {"name": item.get("name") or item["product_id"], "quantity": item["quantity"],
          "unit_price": item["unit_price"], "total": Decimal(item["unit_price"]) * int(item["quantity"])}
@@ -207,4 +221,4 @@ def _send_receipt(data: dict, *, subject: str, refund: bool) -> None:
         from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email],
     )
     message.attach_alternative(render_to_string("users/email/receipt.html", context), "text/html")
-    message.send()
+    return message
