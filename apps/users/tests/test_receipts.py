@@ -6,10 +6,12 @@ import uuid
 
 import pytest
 from confluent_kafka import Producer
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.common.events import CloudEvent, kafka_message, new_event
-from apps.common.outbox import apply_event
+from apps.common.outbox import apply_event, apply_events
 from apps.inventory import interface as inventory
 from apps.users.models import ProcessedEvent
 from tests.support.kafka import client_config
@@ -83,6 +85,22 @@ def test_an_unreachable_smtp_server_leaves_the_event_to_be_retried(smtp, setting
     settings.EMAIL_PORT = smtp.port
     assert apply_event("users", event) is True
     assert len(smtp.messages) == 1
+
+
+def test_a_batch_of_receipts_costs_the_statements_of_one(smtp):
+    """The shoppers of a batch are read in one query, whatever its size."""
+    shoppers = UserFactory.create_batch(5)
+    with CaptureQueriesContext(connections["users"]) as one:
+        apply_events("users", [purchase_completed(shoppers[0].id)])
+    strangers = [uuid.uuid4() for _ in range(3)]
+    batch = [purchase_completed(user_id) for user_id in [*(shopper.id for shopper in shoppers), *strangers]]
+    with CaptureQueriesContext(connections["users"]) as many:
+        outcome = apply_events("users", batch)
+
+    assert (outcome.applied, outcome.failed) == (8, {})
+    assert len(many) == len(one)
+    mailed = sorted(message["To"] for message in smtp.messages[1:])
+    assert mailed == sorted(shopper.email for shopper in shoppers)
 
 
 def test_an_unknown_shopper_gets_nothing_and_the_event_is_done(smtp):
