@@ -22,14 +22,16 @@ Consumers run in threads of a Celery worker (see `config/celery.py`) or alone wi
 
 Each consumer counts what it finished with (`shop_events_consumed_total`: processed,
 dead_lettered, and retried: events read again after a transient failure or attempted again
-after a handler error) and, every `lag_interval` seconds between batches, sets
-`shop_consumer_lag` of each partition it owns: the partition's end minus the group's committed
-offset.
+after a handler error) and, every `lag_interval` seconds, sets `shop_consumer_lag` of each
+partition it owns: the partition's end minus the group's committed offset. A thread with a
+client of its own (which joins no group) asks the broker for them, so the batches never wait
+for it (it cost the consuming thread a second and more every interval), and the gauge keeps
+moving while the consumer backs off.
 """
 
 import logging
 import random
-import time
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -81,9 +83,9 @@ class EventConsumer(BackgroundLoop):
         self.group_id = f"shop-{app}"
         self.topics = topics_consumed_by(app)
         self.lag_interval = lag_interval
-        self._lag_measured_at = float("-inf")
         self.stats = ConsumerStats()  # `ready` is set once partitions are assigned
         self._consumer: Consumer | None = None
+        self._owned: frozenset[tuple[str, int]] = frozenset()  # (topic, partition) assigned to us
         self._failures = 0  # transient failures in a row
 
     def run(self) -> None:
@@ -101,11 +103,14 @@ class EventConsumer(BackgroundLoop):
             # Between two polls: one batch, or one back-off (capped well below this).
             "max.poll.interval.ms": 300000,
         })
-        self._consumer.subscribe(self.topics, on_assign=lambda consumer, partitions: self.ready.set())
+        self._consumer.subscribe(self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
         logger.info("consumer %s reading %s", self.group_id, ", ".join(self.topics))
+        done = threading.Event()
+        lag_monitor = threading.Thread(target=self._measure_lag_until, args=(done,),
+                                       name=f"lag-{self.app}", daemon=True)
+        lag_monitor.start()
         try:
             while not self.stopping:
-                self._measure_lag_when_due()
                 messages = self._consumer.consume(settings.EVENT_BATCH_SIZE,
                                                   settings.EVENT_BATCH_TIMEOUT_MS / 1000)
                 batch = []
@@ -117,18 +122,34 @@ class EventConsumer(BackgroundLoop):
                 if batch:
                     self._process(batch)
         finally:
+            done.set()
+            lag_monitor.join()  # before the client it uses is closed
             self._consumer.close()  # leaves the group at once, so partitions move without waiting
             connections.close_all()  # this thread's connections
             logger.info("consumer %s stopped", self.group_id)
 
-    def _measure_lag_when_due(self) -> None:
-        if time.monotonic() - self._lag_measured_at < self.lag_interval:
-            return
-        self._lag_measured_at = time.monotonic()
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._owned |= {(partition.topic, partition.partition) for partition in partitions}
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._owned -= {(partition.topic, partition.partition) for partition in partitions}
+
+    def _measure_lag_until(self, done: threading.Event) -> None:
+        # Not the consuming client: its broker calls would wait behind a blocking consume().
+        client = Consumer({**kafka.client_config(), "group.id": self.group_id, "enable.auto.commit": False,
+                           "client.id": f"{settings.SERVICE_NAME}-{self.app}-lag"})
         try:
-            assigned = self._consumer.assignment()
-            for position in self._consumer.committed(assigned, timeout=2) if assigned else []:
-                low, high = self._consumer.get_watermark_offsets(position, timeout=2)
+            while not done.wait(self.lag_interval):
+                self._measure_lag(client)
+        finally:
+            client.close()
+
+    def _measure_lag(self, client: Consumer) -> None:
+        owned = [TopicPartition(topic, partition) for topic, partition in sorted(self._owned)]
+        try:
+            for position in client.committed(owned, timeout=2) if owned else []:
+                low, high = client.get_watermark_offsets(position, timeout=2)
                 # No offset committed yet: everything still on the partition is behind.
                 start = position.offset if position.offset != OFFSET_INVALID else low
                 metrics.CONSUMER_LAG.labels(topic=position.topic, partition=str(position.partition),

@@ -200,7 +200,7 @@ def _transactions(alias: str, leftover: set[int]) -> int:
 
 
 def test_consumer_lag_is_measured_per_partition(kafka_settings, kafka_broker, probe_handler):
-    kafka_settings.EVENT_BATCH_SIZE = 1  # the lag is measured between batches: make many
+    kafka_settings.EVENT_BATCH_SIZE = 1  # the committed offset, and so the lag, moves event by event
     # One key: the events queue on one partition, each behind the one being handled. One record
     # batch each: Tansu's ListOffsets can under-report the end of a partition written in
     # multi-record batches.
