@@ -9,7 +9,7 @@ import secrets
 import shutil
 import tempfile
 
-from apps.common.logging import logging_config
+from apps.common.observability.logging import logging_config
 from config.jwt_keys import generate_private_pem
 from config.production import is_production
 

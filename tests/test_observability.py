@@ -18,10 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.common import logging as shop_logging
-from apps.common import metrics, telemetry
-from apps.common.events import TRACEPARENT, from_document
-from apps.common.outbox import emit, outbox_model
+from apps.common.events.envelope import TRACEPARENT, from_document
+from apps.common.events.outbox import emit, outbox_model
+from apps.common.observability import logging as shop_logging
+from apps.common.observability import metrics, telemetry
 from tests.support.processes import (
     REPO_ROOT,
     database_env,

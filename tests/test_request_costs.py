@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from prometheus_client import values
 
-from apps.common import logging as shop_logging
+from apps.common.observability import logging as shop_logging
 
 
 def test_thirteen_middleware_and_one_metrics_layer():
@@ -16,7 +16,7 @@ def test_thirteen_middleware_and_one_metrics_layer():
     # the project's own metrics middleware replaces django-prometheus' pair.
     assert len(settings.MIDDLEWARE) == 13
     assert [name for name in settings.MIDDLEWARE if "metrics" in name.lower() or "prometheus" in name] == [
-        "apps.common.metrics.HttpMetricsMiddleware"]
+        "apps.common.observability.metrics.HttpMetricsMiddleware"]
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ class CommonConfig(AppConfig):
     verbose_name = "Shared kernel"
 
     def ready(self):
-        from apps.common.metrics import create_event_label_sets
-        from apps.common.telemetry import configure_tracing
+        from apps.common.observability.metrics import create_event_label_sets
+        from apps.common.observability.telemetry import configure_tracing
 
         configure_tracing()  # every process, before WSGI builds its middleware; no-op when off
         create_event_label_sets()

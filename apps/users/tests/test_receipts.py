@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka import Producer
 from rest_framework.test import APIClient
 
-from apps.common.events import CloudEvent, kafka_message, new_event
-from apps.common.outbox import apply_event
+from apps.common.events.envelope import CloudEvent, kafka_message, new_event
+from apps.common.events.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.users.models import ProcessedEvent
 from tests.support.kafka import client_config

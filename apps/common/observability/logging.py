@@ -181,7 +181,9 @@ def logging_config(level: str, renderer: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"structured": {"()": "apps.common.logging.build_formatter", "renderer": renderer}},
+        "formatters": {
+            "structured": {"()": "apps.common.observability.logging.build_formatter", "renderer": renderer},
+        },
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {

@@ -19,8 +19,8 @@ from django.db import connections, migrations, models, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable
-from apps.common.events import (
+from apps.common.api.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable
+from apps.common.events.envelope import (
     CloudEvent,
     Handler,
     InvalidEvent,
@@ -33,7 +33,7 @@ from apps.common.events import (
     to_document,
     topic_for,
 )
-from apps.common.telemetry import event_span, inject_traceparent
+from apps.common.observability.telemetry import event_span, inject_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ def notify_relays_on_insert(app: str) -> migrations.RunPython:
 def relay_in_process(app: str) -> None:
     """Embedded mode, after commit: apply what `app` just committed. Never fails the request that
     committed: a row left unsent is retried by the relay loop's polling or `manage.py relay_outbox`."""
-    from apps.common.relay import relay_outbox
+    from apps.common.events.relay import relay_outbox
 
     try:
         relay_outbox(app)

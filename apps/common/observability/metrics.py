@@ -20,8 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from apps.common.logging import HTTP_METHODS
-from apps.common.outbox import outbox_model
+from apps.common.events.outbox import outbox_model
+from apps.common.observability.logging import HTTP_METHODS
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
@@ -137,8 +137,8 @@ def create_event_label_sets() -> None:
     A labelled counter otherwise first appears at 1, and `increase()` (the `OutboxRelayFailing`
     and `DeadLettersGrowing` alerts) never sees that first failure.
     """
-    from apps.common.events import handlers_for, topics_consumed_by
-    from apps.common.relay import publishing_apps
+    from apps.common.events.envelope import handlers_for, topics_consumed_by
+    from apps.common.events.relay import publishing_apps
 
     for app in publishing_apps():
         for outcome in RELAY_OUTCOMES:

@@ -29,11 +29,12 @@ from django.db.models import F
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
-from apps.common import kafka, metrics
-from apps.common.background import BackgroundLoop
-from apps.common.events import kafka_message
-from apps.common.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
-from apps.common.telemetry import event_span
+from apps.common.events import kafka
+from apps.common.events.background import BackgroundLoop
+from apps.common.events.envelope import kafka_message
+from apps.common.events.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
+from apps.common.observability import metrics
+from apps.common.observability.telemetry import event_span
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
