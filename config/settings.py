@@ -6,7 +6,6 @@ from pathlib import Path
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.common.observability.logging import logging_config
 from config.env import (
     DatabaseLimits,
     env_bool,
@@ -20,6 +19,7 @@ from config.env import (
 from config.jwt_keys import load_jwt_keys
 from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
+from config.structured_logs import logging_config
 from config.throttle_rates import parse_throttle_rates, parse_trusted_proxy_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -98,6 +98,16 @@ def relay_outbox(app: str, batch_size: int | None = None,
             return relayed
 
 
+def relay_in_process(sender: str, **kwargs) -> None:
+    """Embedded mode, after commit (`outbox.committed_in_process`; the sender is the app): apply
+    what the app just committed. Never fails the request that committed: a row left unsent is
+    retried by the relay loop's polling or `manage.py relay_outbox`."""
+    try:
+        relay_outbox(sender)
+    except Exception:
+        logger.exception("relaying %s's outbox failed", sender)
+
+
 def _dispatch_in_process(app: str, rows: list) -> dict:
     for row in rows:
         dispatch_in_process(row.event)
