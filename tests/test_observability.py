@@ -137,7 +137,7 @@ def _scrape_exporter(env: dict) -> str:
     """Start a process that serves no HTTP, as grpcserve does, with the exporter; scrape it once."""
     port = free_port()
     program = ("import django, time; django.setup()\n"
-               "from apps.common import metrics\n"
+               "from apps.common.observability import metrics\n"
                "metrics.EVENTS_CONSUMED.labels(topic='payments.events', app='inventory',"
                " outcome='dead_lettered').inc()\n"
                f"assert metrics.start_exporter() == {port}\n"
