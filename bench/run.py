@@ -275,7 +275,7 @@ def measure_http(server: ServerProcess, work: Path, options) -> dict:
 
 def access_token(is_staff: bool) -> str:
     """A fresh user's access token, signed with the bench's JWT_SIGNING_KEY (shared by every process)."""
-    from apps.common.tokens import AccessToken
+    from apps.common.auth.tokens import AccessToken
 
     token = AccessToken()
     token["user_id"], token["is_staff"] = str(uuid.uuid4()), is_staff
@@ -413,7 +413,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     """
     from django.db import transaction
 
-    from apps.common.outbox import emit_many
+    from apps.common.events.outbox import emit_many
     from apps.inventory.interface import StockLine, receive_stock, reserve
     from apps.inventory.models import StockAdjustment
     from apps.payments.models import OutboxEvent
@@ -476,7 +476,7 @@ def measure_lag(broker: KafkaBroker, products: list[str], rate: float, seconds: 
     row's `created_at`) to its `sale` in the ledger (the entry's `created_at`)."""
     from django.db import transaction
 
-    from apps.common.outbox import emit_many
+    from apps.common.events.outbox import emit_many
     from apps.inventory.interface import StockLine, reserve
     from apps.payments.services import PURCHASE_COMPLETED
 
@@ -530,8 +530,8 @@ def events_settled(broker: KafkaBroker) -> bool:
     """Every outbox relayed and every consumer group at the end of its topics."""
     from confluent_kafka import Consumer, TopicPartition
 
-    from apps.common.events import topics_consumed_by
-    from apps.common.outbox import outbox_model
+    from apps.common.events.envelope import topics_consumed_by
+    from apps.common.events.outbox import outbox_model
 
     for app in ("payments", "inventory"):
         if outbox_model(app).objects.using(app).filter(sent_at__isnull=True).exists():

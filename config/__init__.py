@@ -1,3 +1,4 @@
-from config.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The wiring: settings and what they parse (imported by the apps, importing none of them), and
+the entry points a process starts from (`urls`, `wsgi`, `asgi`, `celery`, `gunicorn`), which
+import the apps. `celery -A config` finds the Celery app in `config.celery` by itself.
+"""

@@ -48,14 +48,14 @@ def forget_samples_of_earlier_runs(**kwargs):
 @signals.worker_init.connect
 def start_metrics_exporter(**kwargs):
     """A worker has no HTTP endpoint: its metrics are served on METRICS_PORT (default 9100)."""
-    from apps.common import metrics
+    from apps.common.observability import metrics
 
     metrics.start_exporter()
 
 
 @signals.worker_process_shutdown.connect
 def forget_exited_pool_process(pid=None, **kwargs):
-    from apps.common import metrics
+    from apps.common.observability import metrics
 
     metrics.mark_process_dead(pid)
 
@@ -76,9 +76,9 @@ class EventLoopsStep(bootsteps.StartStopStep):
     def start(self, worker):
         from django.conf import settings
 
-        from apps.common.background import start_in_threads
-        from apps.common.consumers import EventConsumer, consuming_apps
-        from apps.common.relay import OutboxRelay, publishing_apps
+        from apps.common.events.background import start_in_threads
+        from apps.common.events.consumers import EventConsumer, consuming_apps
+        from apps.common.events.relay import OutboxRelay, publishing_apps
 
         self.loops = [OutboxRelay(app_name) for app_name in publishing_apps()]
         if settings.KAFKA_BOOTSTRAP_SERVERS:  # embedded: events reach their handlers in-process

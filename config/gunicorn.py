@@ -9,9 +9,9 @@ import secrets
 import shutil
 import tempfile
 
-from apps.common.logging import logging_config
 from config.jwt_keys import generate_private_pem
 from config.production import is_production
+from config.structured_logs import logging_config
 
 # Without configured secrets (development) each worker would draw its own random keys, and a
 # token or session made by one worker would fail on the next: draw them once, here, for all.

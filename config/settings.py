@@ -6,7 +6,6 @@ from pathlib import Path
 import dj_email_url
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.common.logging import logging_config
 from config.env import (
     DatabaseLimits,
     env_bool,
@@ -20,6 +19,7 @@ from config.env import (
 from config.jwt_keys import load_jwt_keys
 from config.production import is_production, require_jwt_key, secret
 from config.service_apps import DOMAIN_APPS, parse_service_apps
+from config.structured_logs import logging_config
 from config.throttle_rates import parse_throttle_rates, parse_trusted_proxy_count
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,13 +59,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "apps.common.metrics.HttpMetricsMiddleware",
-    "apps.common.logging.RequestContextMiddleware",
+    "apps.common.observability.metrics.HttpMetricsMiddleware",
+    "apps.common.observability.logging.RequestContextMiddleware",
     # Probes and scrapes send `Host: <pod IP>`: answered here, before any host validation.
-    "apps.common.operational_paths.OperationalPathsMiddleware",
+    "apps.common.observability.operational_paths.OperationalPathsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "apps.common.http.NoStoreForPersonalResponsesMiddleware",
-    "apps.common.http.RefuseControlCharactersMiddleware",
+    "apps.common.api.http.NoStoreForPersonalResponsesMiddleware",
+    "apps.common.api.http.RefuseControlCharactersMiddleware",
     # The one image serves the admin's static files itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,19 +158,19 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "apps.common.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.common.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["apps.common.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "apps.common.problems.problem_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["apps.common.api.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "apps.common.api.problems.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
-    # Rate limits per client (apps/common/throttles.py); the rates are THROTTLE_RATES.
+    # Rate limits per client (apps/common/api/throttles.py); the rates are THROTTLE_RATES.
     "DEFAULT_THROTTLE_CLASSES": [
-        "apps.common.throttles.AnonRateThrottle",
-        "apps.common.throttles.UserRateThrottle",
-        "apps.common.throttles.ScopedRateThrottle",
+        "apps.common.api.throttles.AnonRateThrottle",
+        "apps.common.api.throttles.UserRateThrottle",
+        "apps.common.api.throttles.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": parse_throttle_rates(env_str("THROTTLE_RATES")),
     # X-Forwarded-For is believed only through this many proxies in front (0: REMOTE_ADDR).
@@ -192,9 +192,9 @@ SPECTACULAR_SETTINGS = {
     # A payment's status appears in Payment and PendingPayment (the 202): one enum, named.
     "ENUM_NAME_OVERRIDES": {"PaymentStatusEnum": "apps.payments.models.Payment.Status"},
     "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.openapi.document_page_not_found",
-        "apps.common.openapi.finish_document",
-        "apps.common.throttles.document_rate_limits",
+        "drf_spectacular.hooks.postprocess_schema_enums", "apps.common.api.openapi.document_page_not_found",
+        "apps.common.api.openapi.finish_document",
+        "apps.common.api.throttles.document_rate_limits",
     ],
 }
 
@@ -217,7 +217,7 @@ SIMPLE_JWT = {
     "AUDIENCE": "shop",
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
-    "AUTH_TOKEN_CLASSES": ("apps.common.tokens.AccessToken",),
+    "AUTH_TOKEN_CLASSES": ("apps.common.auth.tokens.AccessToken",),
 }
 # Login throttling (the contract's numbers): failed logins per email, counted in the cache, which
 # is Redis where REDIS_URL is set, so the count holds across processes.
@@ -236,7 +236,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # worker would run another app's tasks (the split topology of `make run-split` and the tests).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "shop")
 # Periodic tasks, each only where its app is served. The outbox relay is no task: it is a loop
-# in each worker (apps/common/relay.py), woken at commit by PostgreSQL NOTIFY.
+# in each worker (apps/common/events/relay.py), woken at commit by PostgreSQL NOTIFY.
 CELERY_BEAT_SCHEDULE = {}
 if "inventory" in SERVICE_APPS:
     CELERY_BEAT_SCHEDULE["inventory.release_expired_reservations"] = {
@@ -246,7 +246,7 @@ if "inventory" in SERVICE_APPS:
 # and claims, produces and flushes up to this many rows at a time.
 OUTBOX_RELAY_POLL_SECONDS = env_float("OUTBOX_RELAY_POLL_SECONDS", 1.0)
 OUTBOX_RELAY_BATCH_SIZE = env_int("OUTBOX_RELAY_BATCH_SIZE", 500)
-# Kafka clients (apps/common/kafka.py) and event consumers (apps/common/consumers.py).
+# Kafka clients (apps/common/events/kafka.py) and event consumers (apps/common/events/consumers.py).
 KAFKA_DELIVERY_TIMEOUT_SECONDS = env_int("KAFKA_DELIVERY_TIMEOUT_SECONDS", 10)
 # Topics this product creates. With acks=all a publish needs KAFKA_MIN_INSYNC_REPLICAS replicas in
 # sync: production runs 3 and 2 (one broker may be down), a single development broker 1 and 1.
@@ -259,7 +259,7 @@ if not 1 <= KAFKA_MIN_INSYNC_REPLICAS <= KAFKA_REPLICATION_FACTOR:
     raise ImproperlyConfigured(
         f"KAFKA_MIN_INSYNC_REPLICAS must be between 1 and KAFKA_REPLICATION_FACTOR "
         f"({KAFKA_REPLICATION_FACTOR}), got {KAFKA_MIN_INSYNC_REPLICAS}.")
-# TLS and SASL of every Kafka client (apps/common/kafka.py): SCRAM with a user name and password, or
+# TLS and SASL of every Kafka client (apps/common/events/kafka.py): SCRAM with a user name and password, or
 # OAUTHBEARER with AWS MSK IAM (tokens signed for AWS_REGION with the pod's AWS credentials).
 KAFKA_SECURITY_PROTOCOL = env_choice(
     "KAFKA_SECURITY_PROTOCOL", ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"), "PLAINTEXT")

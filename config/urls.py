@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from apps.common import health, metrics
-from apps.common.index import ApiRootView, IndexView
-from apps.common.problems import problem_response
+from apps.common.api.index import ApiRootView, IndexView
+from apps.common.api.problems import problem_response
+from apps.common.observability import health, metrics
 from config.service_apps import served_apps
 
 urlpatterns = [

@@ -10,7 +10,7 @@ half-open: one trial call goes through (others still fail fast); success closes,
 import threading
 import time
 
-from apps.common.errors import ServiceUnavailable
+from apps.common.api.errors import ServiceUnavailable
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import grpc
 
-from apps.common import errors as common_errors
-from apps.common.errors import DomainError
+from apps.common.api import errors as common_errors
+from apps.common.api.errors import DomainError
 
 CODE_KEY = "error-code"
 STATUS_KEY = "error-status"

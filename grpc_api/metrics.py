@@ -6,7 +6,7 @@ import time
 import grpc
 from grpc_health.v1 import health
 
-from apps.common import metrics
+from apps.common.observability import metrics
 
 
 def _service_and_method(full_method: str) -> tuple[str, str]:

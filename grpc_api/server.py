@@ -10,8 +10,8 @@ from django.db import close_old_connections
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
-from apps.common.health import GRPC_LIVENESS_SERVICE, readiness_checks, run_checks
+from apps.common.api.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
+from apps.common.observability.health import GRPC_LIVENESS_SERVICE, readiness_checks, run_checks
 from grpc_api.auth import ServiceTokenServerInterceptor
 from grpc_api.errors import abort_with
 from grpc_api.metrics import MetricsServerInterceptor

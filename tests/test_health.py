@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from apps.common.health import GRPC_LIVENESS_SERVICE
+from apps.common.observability.health import GRPC_LIVENESS_SERVICE
 from tests.grpc.conftest import grpc_db, grpc_server_env
 from tests.support.processes import (
     ServerProcess,

@@ -18,10 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.common import logging as shop_logging
-from apps.common import metrics, telemetry
-from apps.common.events import TRACEPARENT, from_document
-from apps.common.outbox import emit, outbox_model
+from apps.common.events.envelope import TRACEPARENT, from_document
+from apps.common.events.outbox import emit, outbox_model
+from apps.common.observability import metrics, telemetry
+from config import structured_logs
 from tests.support.processes import (
     REPO_ROOT,
     database_env,
@@ -119,8 +119,8 @@ except ValueError:
             assert secret not in result.stderr
         lines = _json_lines(result.stderr)
         assert [line["message"].split(" ")[0] for line in lines] == ["login", "charging", "token", "charge"]
-        assert lines[1]["amount"] == "10.00" and lines[1]["card_token"] == shop_logging.REDACTED
-        assert lines[2]["nested"] == {"authorization": shop_logging.REDACTED}
+        assert lines[1]["amount"] == "10.00" and lines[1]["card_token"] == structured_logs.REDACTED
+        assert lines[2]["nested"] == {"authorization": structured_logs.REDACTED}
         assert "ValueError" in lines[3]["exception"]
         assert all(line["service"] == "redaction-check" for line in lines)
 
@@ -137,7 +137,7 @@ def _scrape_exporter(env: dict) -> str:
     """Start a process that serves no HTTP, as grpcserve does, with the exporter; scrape it once."""
     port = free_port()
     program = ("import django, time; django.setup()\n"
-               "from apps.common import metrics\n"
+               "from apps.common.observability import metrics\n"
                "metrics.EVENTS_CONSUMED.labels(topic='payments.events', app='inventory',"
                " outcome='dead_lettered').inc()\n"
                f"assert metrics.start_exporter() == {port}\n"
@@ -165,10 +165,10 @@ def _run_django_script(script: str, env: dict):
 
 def test_trace_ids_join_log_lines_when_a_span_is_current(tracing):
     with trace.get_tracer("test").start_as_current_span("work") as span:
-        line = shop_logging.add_trace_context(None, "info", {})
+        line = structured_logs.add_trace_context(None, "info", {})
     assert line == {"trace_id": format(span.get_span_context().trace_id, "032x"),
                     "span_id": format(span.get_span_context().span_id, "016x")}
-    assert shop_logging.add_trace_context(None, "info", {}) == {}
+    assert structured_logs.add_trace_context(None, "info", {}) == {}
 
 
 # --- Metrics ------------------------------------------------------------------------------------

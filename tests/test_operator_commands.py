@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command, get_commands, load_command_class
 from django.db import transaction
 
-from apps.common.outbox import emit
+from apps.common.events.outbox import emit
 from tests.support.processes import REPO_ROOT, database_env, manage, sqlite_env, start_grpc_server
 
 PROJECT_COMMANDS = sorted(

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from prometheus_client import values
 
-from apps.common import logging as shop_logging
+from config import structured_logs
 
 
 def test_thirteen_middleware_and_one_metrics_layer():
@@ -16,7 +16,7 @@ def test_thirteen_middleware_and_one_metrics_layer():
     # the project's own metrics middleware replaces django-prometheus' pair.
     assert len(settings.MIDDLEWARE) == 13
     assert [name for name in settings.MIDDLEWARE if "metrics" in name.lower() or "prometheus" in name] == [
-        "apps.common.metrics.HttpMetricsMiddleware"]
+        "apps.common.observability.metrics.HttpMetricsMiddleware"]
 
 
 @pytest.fixture
@@ -52,8 +52,8 @@ def access_lines():
             lines.append(self.format(record))
 
     handler = Capture()
-    handler.setFormatter(shop_logging.build_formatter("json"))
-    logger = logging.getLogger(shop_logging.ACCESS_LOGGER)
+    handler.setFormatter(structured_logs.build_formatter("json"))
+    logger = logging.getLogger(structured_logs.ACCESS_LOGGER)
     previous = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -66,13 +66,13 @@ def access_lines():
 def redactions(monkeypatch):
     """Each string the redaction scanned with its regular expressions."""
     scanned = []
-    original = shop_logging.redact_text
+    original = structured_logs.redact_text
 
     def counted(text):
         scanned.append(text)
         return original(text)
 
-    monkeypatch.setattr(shop_logging, "redact_text", counted)
+    monkeypatch.setattr(structured_logs, "redact_text", counted)
     return scanned
 
 
@@ -86,7 +86,7 @@ def test_the_access_line_of_a_routed_request_runs_no_regular_expression(access_l
 def test_an_unrouted_path_is_redacted_once_where_the_line_is_built(access_lines, redactions):
     Client().get("/api/v1/tok_visa_4242", HTTP_AUTHORIZATION="Bearer abc")
     assert len(access_lines) == 1
-    assert "tok_visa_4242" not in access_lines[0] and shop_logging.REDACTED in access_lines[0]
+    assert "tok_visa_4242" not in access_lines[0] and structured_logs.REDACTED in access_lines[0]
     # Once for the access line; Django's own "Not Found" warning scans its message and fields.
     assert redactions.count("/api/v1/tok_visa_4242") == 1
     assert not any(text.startswith("GET ") for text in redactions)
@@ -96,15 +96,15 @@ def test_other_lines_scan_their_free_text_not_the_pipeline_fields(redactions):
     event = {"time": "2026-01-01T00:00:00Z", "level": "info", "logger": "apps.payments", "service": "shop",
              "request_id": "r1", "message": "charging tok_visa_1", "card_token": "tok_visa_2",
              "amount": "10.00"}
-    redacted = shop_logging.redact(None, "info", event)
-    assert redacted["message"] == f"charging {shop_logging.REDACTED}"
-    assert redacted["card_token"] == shop_logging.REDACTED
+    redacted = structured_logs.redact(None, "info", event)
+    assert redacted["message"] == f"charging {structured_logs.REDACTED}"
+    assert redacted["card_token"] == structured_logs.REDACTED
     assert redactions == ["charging tok_visa_1", "10.00"]
 
 
 def test_the_access_line_still_hides_a_secret_named_field_without_scanning_values(redactions):
-    event = {"logger": shop_logging.ACCESS_LOGGER, "message": "GET /healthz 200", "path": "/healthz",
+    event = {"logger": structured_logs.ACCESS_LOGGER, "message": "GET /healthz 200", "path": "/healthz",
              "api_token": "t0ken"}
-    redacted = shop_logging.redact(None, "info", event)
-    assert redacted["api_token"] == shop_logging.REDACTED and redacted["path"] == "/healthz"
+    redacted = structured_logs.redact(None, "info", event)
+    assert redacted["api_token"] == structured_logs.REDACTED and redacted["path"] == "/healthz"
     assert redactions == []

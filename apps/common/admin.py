@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from apps.common import dead_letters
+from apps.common.events import dead_letters
 from apps.common.models import DeadLetter
 
 

@@ -7,8 +7,9 @@ class CommonConfig(AppConfig):
     verbose_name = "Shared kernel"
 
     def ready(self):
-        from apps.common.metrics import create_event_label_sets
-        from apps.common.telemetry import configure_tracing
+        from apps.common.events import monitoring, outbox, relay
+        from apps.common.observability.telemetry import configure_tracing
 
         configure_tracing()  # every process, before WSGI builds its middleware; no-op when off
-        create_event_label_sets()
+        monitoring.install()
+        outbox.committed_in_process.connect(relay.relay_in_process, dispatch_uid="shop-relay-in-process")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin, ReadOnlyAdminMixin
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 from apps.inventory import services
 from apps.inventory.models import (
     OutboxEvent,

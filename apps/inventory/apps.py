@@ -8,7 +8,7 @@ class InventoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from apps.common import metrics
+        from apps.common.observability import metrics
         from apps.inventory import selectors
 
         metrics.ACTIVE_RESERVATIONS.measure = selectors.count_active_reservations

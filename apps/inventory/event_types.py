@@ -6,7 +6,7 @@ Conventions as in `apps/payments/event_types.py` (see docs/events.md).
 from dataclasses import dataclass
 from uuid import UUID
 
-from apps.common.events import EventData, reading, strict_int
+from apps.common.events.envelope import EventData, reading, strict_int
 
 
 @dataclass(frozen=True)

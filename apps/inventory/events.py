@@ -1,7 +1,7 @@
 """What inventory does with payment and product events. Inventory publishes
 `inventory.stock_changed` from its services, in the transaction of each stock change."""
 
-from apps.common.events import Received
+from apps.common.events.envelope import Received
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.payments.event_types import Item, PurchaseCompleted, Refunded

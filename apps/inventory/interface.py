@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from apps.common.errors import Conflict, NotFound
+from apps.common.api.errors import Conflict, NotFound
 from apps.common.registry import implementation
 
 

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from apps.common.outbox import OutboxEventBase, ProcessedEventBase
+from apps.common.events.outbox import OutboxEventBase, ProcessedEventBase
 
 
 class StockRecord(models.Model):

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.common import metrics, prefetch
+from apps.common import prefetch
+from apps.common.api.errors import DomainError
 from apps.common.bulk import update_rows
-from apps.common.errors import DomainError
-from apps.common.outbox import emit_many
+from apps.common.events.outbox import emit_many
+from apps.common.observability import metrics
 from apps.inventory import selectors
 from apps.inventory.event_types import StockChanged
 from apps.inventory.interface import InsufficientStock, StockLine

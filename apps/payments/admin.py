@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.common.admin import OutboxEventAdmin, ReadOnlyAdmin, ReadOnlyAdminMixin
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 from apps.payments import services
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, PaymentItem
 

@@ -1,6 +1,6 @@
 """The payments app's typed errors, each with its contract `code` and HTTP status."""
 
-from apps.common.errors import Conflict, DomainError, ServiceUnavailable
+from apps.common.api.errors import Conflict, DomainError, ServiceUnavailable
 
 
 class IdempotencyKeyRequired(DomainError):

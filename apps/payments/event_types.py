@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from apps.common.events import EventData, reading, strict_bool, strict_int
+from apps.common.events.envelope import EventData, reading, strict_bool, strict_int
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 
-from apps.common.outbox import OutboxEventBase
+from apps.common.events.outbox import OutboxEventBase
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 # The largest amount a money column holds (9,999,999,999.99).

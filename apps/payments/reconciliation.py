@@ -23,8 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.common import metrics
-from apps.common.outbox import resend
+from apps.common.events.outbox import resend
+from apps.common.observability import metrics
 from apps.inventory import interface as inventory
 from apps.payments.event_types import PurchaseCompleted, Refunded
 from apps.payments.models import OutboxEvent

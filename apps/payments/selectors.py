@@ -4,7 +4,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from apps.common.errors import NotFound
+from apps.common.api.errors import NotFound
 from apps.payments.models import Payment
 
 DB = "payments"

@@ -17,16 +17,17 @@ from uuid import UUID, uuid4
 from django.db import transaction
 from django.utils import timezone
 
-from apps.common import metrics, prefetch
-from apps.common.errors import (
+from apps.common import prefetch
+from apps.common.api.errors import (
     DATABASE_UNAVAILABLE,
     DomainError,
     NotFound,
     ServiceUnavailable,
     database_unavailable,
 )
-from apps.common.outbox import emit
-from apps.common.problems import problem_body
+from apps.common.api.problems import problem_body
+from apps.common.events.outbox import emit
+from apps.common.observability import metrics
 from apps.inventory import interface as inventory
 from apps.payments import idempotency
 from apps.payments.errors import (

@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 from apps.inventory import interface as inventory
 from apps.products import catalogue_cache, services
 from apps.products.models import Category, OutboxEvent, ProcessedEvent, Product

@@ -1,6 +1,6 @@
 """The products app's errors, each carrying its contract `code` and HTTP status."""
 
-from apps.common.errors import Conflict, NotFound
+from apps.common.api.errors import Conflict, NotFound
 
 
 class ProductNotFound(NotFound):

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-from apps.common.events import EventData, InvalidEvent, reading
+from apps.common.events.envelope import EventData, InvalidEvent, reading
 
 STATUSES = ("active", "inactive")
 

@@ -1,6 +1,6 @@
 """Events products handles: inventory's stock levels feed the catalogue's `in_stock`."""
 
-from apps.common.events import Received
+from apps.common.events.envelope import Received
 from apps.inventory.event_types import StockChanged
 from apps.products import services
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 
-from apps.common.outbox import OutboxEventBase, ProcessedEventBase
+from apps.common.events.outbox import OutboxEventBase, ProcessedEventBase
 
 
 class OutboxEvent(OutboxEventBase):

@@ -9,7 +9,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from apps.common.bulk import update_rows
-from apps.common.outbox import emit_many
+from apps.common.events.outbox import emit_many
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
 from apps.products.event_types import ProductChanged

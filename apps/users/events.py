@@ -1,7 +1,7 @@
 """Events users handles: a receipt e-mail for each completed purchase and each refund (users owns
 the shoppers' e-mail addresses)."""
 
-from apps.common.events import Received
+from apps.common.events.envelope import Received
 from apps.payments.event_types import PurchaseCompleted, Refunded
 from apps.users import services
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from uuid import UUID
 
-from apps.common.errors import DomainError, NotFound
+from apps.common.api.errors import DomainError, NotFound
 from apps.common.registry import implementation
 
 

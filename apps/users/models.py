@@ -4,7 +4,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 
-from apps.common.outbox import ProcessedEventBase
+from apps.common.events.outbox import ProcessedEventBase
 
 # The users database, where users is served (elsewhere `default` holds only admin staff rows).
 USERS_DB = "users"

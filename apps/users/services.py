@@ -19,8 +19,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from apps.common import metrics
-from apps.common.errors import Conflict, DomainError
+from apps.common.api.errors import Conflict, DomainError
+from apps.common.observability import metrics
 from apps.users import login_throttle, selectors
 from apps.users.interface import InvalidCredentials
 from apps.users.models import USERS_DB, User, normalize_email

@@ -5,7 +5,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from apps.common.tokens import AccessToken, KeyRingMixin
+from apps.common.auth.tokens import AccessToken, KeyRingMixin
 
 FAMILY_CLAIM = "family"
 

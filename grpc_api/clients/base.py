@@ -12,7 +12,7 @@ from django.conf import settings
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 
-from apps.common.errors import ServiceUnavailable
+from apps.common.api.errors import ServiceUnavailable
 from grpc_api.auth import ServiceTokenClientInterceptor
 from grpc_api.breaker import CircuitBreaker
 from grpc_api.errors import domain_error_from

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC
 from uuid import UUID
 
-from apps.common.errors import DomainError, ServiceUnavailable
+from apps.common.api.errors import DomainError, ServiceUnavailable
 from apps.inventory import interface
 from apps.inventory.interface import Availability, PendingReservation, Reservation, StockEffects, StockLine
 from grpc_api.clients.base import RemoteApp

@@ -68,7 +68,7 @@ def test_split_web_pods_serve_http_and_grpc_with_probes_and_limits():
         assert containers["http"]["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert containers["grpc"]["command"] == ["python", "manage.py", "grpcserve"]
         assert {p["containerPort"] for p in containers["grpc"]["ports"]} == {50051, 9100}
-        # gRPC liveness never follows the dependencies (apps/common/health.py); readiness does.
+        # gRPC liveness never follows the dependencies (apps/common/observability/health.py); readiness does.
         grpc_probes = {probe: containers["grpc"][probe]["grpc"].get("service", "")
                        for probe in ("startupProbe", "livenessProbe", "readinessProbe")}
         assert grpc_probes == {"startupProbe": "liveness", "livenessProbe": "liveness", "readinessProbe": ""}

@@ -7,8 +7,8 @@ import prometheus_client
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from apps.common import kafka
-from apps.common.consumers import EventConsumer
+from apps.common.events import kafka
+from apps.common.events.consumers import EventConsumer
 from tests.support import probe
 from tests.support.kafka import client_config
 

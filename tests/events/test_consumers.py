@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from apps.common.events import CloudEvent, kafka_message, new_event
+from apps.common.events.envelope import CloudEvent, kafka_message, new_event
 from apps.common.models import DeadLetter
 from apps.inventory import services
 from apps.inventory.interface import StockLine

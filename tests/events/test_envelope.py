@@ -10,10 +10,16 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka, to_binary
 from cloudevents.core.formats.json import JSONFormat
 from django.db import transaction
 
-from apps.common import kafka
-from apps.common.events import TRACEPARENT, declared_types, kafka_message, new_event, parse_kafka_message
-from apps.common.outbox import emit
-from apps.common.relay import relay_outbox
+from apps.common.events import kafka
+from apps.common.events.envelope import (
+    TRACEPARENT,
+    declared_types,
+    kafka_message,
+    new_event,
+    parse_kafka_message,
+)
+from apps.common.events.outbox import emit
+from apps.common.events.relay import relay_outbox
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import Reservation, StockAdjustment

@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from apps.common import kafka
+from apps.common.events import kafka
 from tests.support.kafka import client_config
 from tests.support.processes import manage
 

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from apps.common.relay import relay_outbox
+from apps.common.events.relay import relay_outbox
 from apps.inventory import selectors
 from apps.inventory.models import StockRecord
 from apps.products import services as product_services

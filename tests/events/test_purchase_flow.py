@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.db import transaction
 
-from apps.common.outbox import emit
-from apps.common.relay import relay_outbox
+from apps.common.events.outbox import emit
+from apps.common.events.relay import relay_outbox
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import ProcessedEvent, StockRecord

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from apps.common import kafka
+from apps.common.events import kafka
 from apps.inventory.models import Reservation, StockAdjustment
 from apps.payments.tests.conftest import (  # noqa: F401 (fixtures)
     availability,

@@ -8,9 +8,9 @@ from confluent_kafka.admin import AdminClient
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from apps.common import kafka
-from apps.common.outbox import emit
-from apps.common.relay import RelayError, relay_outbox
+from apps.common.events import kafka
+from apps.common.events.outbox import emit
+from apps.common.events.relay import RelayError, relay_outbox
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import read_topic, sample, wait_until
 from tests.support.kafka import KafkaBroker, client_config

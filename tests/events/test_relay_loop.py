@@ -17,8 +17,8 @@ from celery import signals
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.common.outbox import emit, emit_many
-from apps.common.relay import OutboxRelay, relay_outbox
+from apps.common.events.outbox import emit, emit_many
+from apps.common.events.relay import OutboxRelay, relay_outbox
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import read_topic, sample, wait_until
 from tests.support.processes import database_env, manage, sqlite_env, start_process
@@ -190,7 +190,7 @@ def test_on_sqlite_the_loop_polls(tmp_path):
         wait_until(lambda: "relay payments polling" in follower.log(), what="the relay to poll")
         # Committed by a process that neither notifies nor applies it (it believes Kafka relays).
         emitted = manage(["shell", "-c", "from django.db import transaction\n"
-                          "from apps.common.outbox import emit\n"
+                          "from apps.common.events.outbox import emit\n"
                           "with transaction.atomic(using='payments'):\n"
                           "    emit('payments', 'payments.probe', {}, key='payment-1')"],
                          {**env, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"})

@@ -6,9 +6,9 @@ import uuid
 import pytest
 from django.db import transaction
 
-from apps.common import kafka
+from apps.common.events import kafka
+from apps.common.events.outbox import emit
 from apps.common.models import DeadLetter
-from apps.common.outbox import emit
 from apps.payments.models import OutboxEvent
 from tests.events.conftest import wait_until
 from tests.support.probe import PROBE_TYPE, effects

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from apps.common.errors import ServiceUnavailable
+from apps.common.api.errors import ServiceUnavailable
 from grpc_api.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from apps.common.errors import ServiceUnavailable
+from apps.common.api.errors import ServiceUnavailable
 from apps.payments.models import IdempotencyKey, SandboxCharge
 from apps.payments.tests.conftest import make_product, purchase_body, staff  # noqa: F401
 from grpc_api.auth import service_token

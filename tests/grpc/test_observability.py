@@ -10,7 +10,7 @@ import requests
 from django.test import RequestFactory
 from prometheus_client.parser import text_string_to_metric_families
 
-from apps.common.health import readyz
+from apps.common.observability.health import readyz
 from apps.inventory.interface import InsufficientStock, StockLine
 from grpc_api.clients import inventory, products
 from grpc_api.gen import users_pb2, users_pb2_grpc

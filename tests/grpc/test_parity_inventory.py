@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pytest
 
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 from apps.inventory import services
 from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockEffects, StockLine
 from tests.grpc.conftest import grpc_db

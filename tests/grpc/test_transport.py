@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from apps.common import registry
-from apps.common.errors import ServiceUnavailable
+from apps.common.api.errors import ServiceUnavailable
 from apps.inventory import interface as inventory_interface
 from apps.inventory.interface import StockLine
 from apps.products import interface as products_interface

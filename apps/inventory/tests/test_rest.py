@@ -3,8 +3,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from apps.common.events import new_event
-from apps.common.outbox import apply_event
+from apps.common.events.envelope import new_event
+from apps.common.events.outbox import apply_event
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
 from apps.inventory.tests.conftest import stock_of, stock_up

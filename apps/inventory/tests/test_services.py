@@ -10,8 +10,8 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.common.events import new_event
-from apps.common.outbox import apply_event, apply_events, is_transient
+from apps.common.events.envelope import new_event
+from apps.common.events.outbox import apply_event, apply_events, is_transient
 from apps.inventory import interface, services, tasks
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (

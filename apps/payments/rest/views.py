@@ -9,11 +9,11 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.errors import NotFound, ServiceUnavailable
-from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
-from apps.common.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
-from apps.common.permissions import IsStaff
-from apps.common.problems import PROBLEM_CONTENT_TYPE
+from apps.common.api.errors import NotFound, ServiceUnavailable
+from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
+from apps.common.api.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
+from apps.common.api.permissions import IsStaff
+from apps.common.api.problems import PROBLEM_CONTENT_TYPE
 from apps.payments import idempotency, selectors, services, webhooks
 from apps.payments.errors import IdempotencyKeyRequired
 from apps.payments.rest.serializers import (

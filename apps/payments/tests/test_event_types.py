@@ -5,8 +5,8 @@ from importlib import import_module
 
 import pytest
 
-from apps.common.events import EventData, InvalidEvent, declared_types, handlers_for
-from apps.common.outbox import outbox_model
+from apps.common.events.envelope import EventData, InvalidEvent, declared_types, handlers_for
+from apps.common.events.outbox import outbox_model
 from apps.payments.event_types import PurchaseCompleted, Refunded
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 from config.service_apps import DOMAIN_APPS

@@ -11,7 +11,7 @@ import pytest
 from django.db import connections, transaction
 from django.test import override_settings
 
-from apps.common.outbox import emit, emit_many, relay_channel
+from apps.common.events.outbox import emit, emit_many, relay_channel
 from apps.payments.models import SandboxCharge
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 

@@ -13,7 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.common.outbox import apply_event
+from apps.common.events.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.payments import reconciliation, tasks
 from apps.payments.models import OutboxEvent

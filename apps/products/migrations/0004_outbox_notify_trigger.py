@@ -1,8 +1,8 @@
-"""The outbox wakes its relays itself (PostgreSQL): see apps.common.outbox.notify_relays_on_insert."""
+"""The outbox wakes its relays itself (PostgreSQL): see apps.common.events.outbox.notify_relays_on_insert."""
 
 from django.db import migrations
 
-from apps.common.outbox import notify_relays_on_insert
+from apps.common.events.outbox import notify_relays_on_insert
 
 
 class Migration(migrations.Migration):

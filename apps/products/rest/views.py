@@ -18,8 +18,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.common.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
-from apps.common.permissions import IsStaff
+from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
+from apps.common.api.permissions import IsStaff
 from apps.products import catalogue_cache, selectors, services
 from apps.products.rest.serializers import (
     CategoryCreateSerializer,
@@ -47,7 +47,7 @@ def _is_staff(request: Request) -> bool:
 def _public(request: Request, entry: catalogue_cache.Entry) -> HttpResponse:
     """A cached catalogue response as stored, or 304 when the client holds it already. Shared
     caches may keep it briefly; `Vary: Authorization` keeps staff views apart (and responses to
-    requests with credentials are `no-store` anyway, see apps/common/http.py)."""
+    requests with credentials are `no-store` anyway, see apps/common/api/http.py)."""
     if _client_holds(request, entry.etag):
         response = HttpResponseNotModified()
     else:

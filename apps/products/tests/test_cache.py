@@ -8,7 +8,7 @@ import requests
 from django.conf import settings
 from django.db import connections
 
-from apps.common.outbox import apply_event
+from apps.common.events.outbox import apply_event
 from apps.products.models import Product
 from apps.products.tests.test_events import stock_changed
 from tests.support.processes import database_env, start_http_server

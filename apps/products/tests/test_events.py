@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connections
 
-from apps.common.events import CloudEvent, InvalidEvent, new_event
-from apps.common.outbox import apply_event
+from apps.common.events.envelope import CloudEvent, InvalidEvent, new_event
+from apps.common.events.outbox import apply_event
 from apps.products import services
 from apps.products.models import ProcessedEvent, Product, StockState
 

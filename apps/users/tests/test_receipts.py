@@ -10,8 +10,8 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from apps.common.events import CloudEvent, kafka_message, new_event
-from apps.common.outbox import apply_event, apply_events
+from apps.common.events.envelope import CloudEvent, kafka_message, new_event
+from apps.common.events.outbox import apply_event, apply_events
 from apps.inventory import interface as inventory
 from apps.users.models import ProcessedEvent
 from tests.support.kafka import client_config

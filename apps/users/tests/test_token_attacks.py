@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from jwt.algorithms import RSAAlgorithm
 from rest_framework_simplejwt.exceptions import TokenBackendError
 
-from apps.common.tokens import AccessToken, KeyRingTokenBackend
+from apps.common.auth.tokens import AccessToken, KeyRingTokenBackend
 from config.jwt_keys import generate_private_pem, load_jwt_keys
 from tests.support.users import access_token
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common import health
 from apps.common.management.table import format_table
+from apps.common.observability import health
 
 
 class Command(BaseCommand):

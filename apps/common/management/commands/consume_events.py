@@ -3,7 +3,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common.consumers import EventConsumer, consuming_apps
+from apps.common.events.consumers import EventConsumer, consuming_apps
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common.events import app_topic
-from apps.common.kafka import ensure_topics
-from apps.common.relay import publishing_apps
+from apps.common.events.envelope import app_topic
+from apps.common.events.kafka import ensure_topics
+from apps.common.events.relay import publishing_apps
 from config.service_apps import DOMAIN_APPS
 
 

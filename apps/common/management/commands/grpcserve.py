@@ -6,7 +6,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.common import metrics
+from apps.common.observability import metrics
 from config.service_apps import served_apps
 from grpc_api.server import build_server
 

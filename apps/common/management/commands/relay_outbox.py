@@ -2,10 +2,10 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common.background import start_in_threads
+from apps.common.events.background import start_in_threads
+from apps.common.events.outbox import outbox_model
+from apps.common.events.relay import OutboxRelay, RelayError, publishing_apps, relay_outbox
 from apps.common.management.progress import progress
-from apps.common.outbox import outbox_model
-from apps.common.relay import OutboxRelay, RelayError, publishing_apps, relay_outbox
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common import dead_letters
+from apps.common.events import dead_letters
 from apps.common.models import DeadLetter
 
 

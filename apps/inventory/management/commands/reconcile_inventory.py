@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 from apps.common.management.progress import progress
 from apps.common.management.table import format_table
 from apps.inventory import selectors, services

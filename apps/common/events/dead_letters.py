@@ -5,8 +5,8 @@ running a replay again never republishes what already went out, and never loses 
 from django.conf import settings
 from django.utils import timezone
 
-from apps.common import kafka
-from apps.common.events import FORMAT
+from apps.common.events import kafka
+from apps.common.events.envelope import FORMAT
 from apps.common.models import DeadLetter
 
 

@@ -12,24 +12,19 @@ from dataclasses import dataclass
 
 import prometheus_client
 from django.db import DatabaseError, connections
-from django.db.models import Count, Min
 from django.http import HttpResponse
-from django.utils import timezone
 from django_prometheus.conf import PROMETHEUS_LATENCY_BUCKETS
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from apps.common.logging import HTTP_METHODS
-from apps.common.outbox import outbox_model
 from config.service_apps import served_apps
+from config.structured_logs import HTTP_METHODS
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_EXPORTER_PORT = 9100
 DEFAULT_EXPORTER_ADDRESS = "127.0.0.1"
-# Apps that publish events through an outbox table (`apps.<app>.models.OutboxEvent`).
-PUBLISHING_APPS = ("inventory", "payments", "products")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -131,25 +126,6 @@ RELAY_BATCH_SIZE = Histogram(
 )
 
 
-def create_event_label_sets() -> None:
-    """Export every label set of the event counters this process can write, at 0, from start-up.
-
-    A labelled counter otherwise first appears at 1, and `increase()` (the `OutboxRelayFailing`
-    and `DeadLettersGrowing` alerts) never sees that first failure.
-    """
-    from apps.common.events import handlers_for, topics_consumed_by
-    from apps.common.relay import publishing_apps
-
-    for app in publishing_apps():
-        for outcome in RELAY_OUTCOMES:
-            EVENTS_RELAYED.labels(app=app, outcome=outcome)
-    for app in served_apps():
-        if handlers_for(app):
-            for topic in topics_consumed_by(app):
-                for outcome in CONSUMER_OUTCOMES:
-                    EVENTS_CONSUMED.labels(topic=topic, app=app, outcome=outcome)
-
-
 # --- gRPC ----------------------------------------------------------------------------------------
 GRPC_SERVER_REQUESTS = Counter(
     "shop_grpc_server_requests_total", "RPCs served, by status code.", ["service", "method", "code"],
@@ -189,6 +165,10 @@ LOW_STOCK_PRODUCTS = AppGauge(
     "inventory",
 )
 APP_GAUGES = (ACTIVE_RESERVATIONS, LOW_STOCK_PRODUCTS)
+# (unsent events, seconds since the oldest of them was committed) of each publishing app's outbox,
+# read at scrape time: given at start-up by the events package, which owns the outbox
+# (`apps.common.events.monitoring`).
+OUTBOX_STATE: dict[str, Callable[[], tuple[int, float]]] = {}
 
 
 class DatabaseGauges(Collector):
@@ -212,8 +192,8 @@ class DatabaseGauges(Collector):
         )
         families = [backlog, oldest]
         try:
-            for app in PUBLISHING_APPS:
-                if app in served and (state := _read(app, outbox_state, app)) is not None:
+            for app, measure in OUTBOX_STATE.items():
+                if app in served and (state := _read(app, measure)) is not None:
                     backlog.add_metric([app], state[0])
                     oldest.add_metric([app], state[1])
             for gauge in APP_GAUGES:
@@ -235,15 +215,6 @@ def _read(app: str, query, *args):
     except DatabaseError as exc:
         logger.warning("metrics: %s's database did not answer: %s", app, exc)
         return None
-
-
-def outbox_state(app: str) -> tuple[int, float]:
-    """(unsent events, seconds since the oldest of them was committed) of `app`'s outbox."""
-    unsent = outbox_model(app).objects.using(app).filter(sent_at__isnull=True)
-    # One indexed scan: the partial index on created_at covers exactly the unsent rows.
-    state = unsent.aggregate(count=Count("pk"), oldest=Min("created_at"))
-    age = (timezone.now() - state["oldest"]).total_seconds() if state["oldest"] else 0.0
-    return state["count"], max(age, 0.0)
 
 
 class _ProcessRegistry(Collector):

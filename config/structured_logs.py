@@ -1,17 +1,16 @@
 """Structured logs: one JSON object per line, with the request, trace and user it belongs to, and
 secrets redacted on every line. The fields and the redaction rules: docs/observability.md.
+
+Settings and gunicorn configure logging from here before any app loads; the request's part
+(its id, the access line) is `apps.common.observability.logging.RequestContextMiddleware`.
 """
 
 import functools
-import logging
 import os
 import re
-import time
-import uuid
 from contextvars import ContextVar
 
 import structlog
-from django.core.signals import request_finished
 from django.utils.functional import SimpleLazyObject, empty
 from opentelemetry import trace
 
@@ -40,10 +39,8 @@ CLEAN_FIELDS = OWN_FIELDS - {"message", "exception"} | {"_record", "_from_struct
 ACCESS_LOGGER = "shop.request"
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 
-REQUEST_ID_HEADER = "X-Request-ID"
-SANE_REQUEST_ID = re.compile(r"^[\w.:-]{1,128}$")
-
-_current_request: ContextVar = ContextVar("current_request", default=None)
+# The request being served by this thread or task, set by the request middleware.
+current_request: ContextVar = ContextVar("current_request", default=None)
 
 
 def redact_text(text: str) -> str:
@@ -120,7 +117,7 @@ def add_trace_context(logger, method_name, event_dict):
 
 def add_user_id(logger, method_name, event_dict):
     """The authenticated user of the request being served, once authentication has run."""
-    request = _current_request.get()
+    request = current_request.get()
     if request is not None and "user_id" not in event_dict:
         user_id = authenticated_user_id(request)
         if user_id is not None:
@@ -181,7 +178,7 @@ def logging_config(level: str, renderer: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"structured": {"()": "apps.common.logging.build_formatter", "renderer": renderer}},
+        "formatters": {"structured": {"()": "config.structured_logs.build_formatter", "renderer": renderer}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
@@ -193,44 +190,3 @@ def logging_config(level: str, renderer: str) -> dict:
             "django.db.backends": {"level": "INFO"},
         },
     }
-
-
-access_logger = logging.getLogger(ACCESS_LOGGER)
-
-
-class RequestContextMiddleware:
-    """Give each request an id (the caller's `X-Request-ID` when sane), bind it to every line
-    logged while serving it, echo it in the response, and log one line per request."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        # Django logs a 4xx/5xx after the middleware returns: the context lasts until the
-        # response is closed, then goes (a worker thread serves other requests next).
-        request_finished.connect(forget_request_context, dispatch_uid="shop-forget-request-context")
-
-    def __call__(self, request):
-        request_id = request.headers.get(REQUEST_ID_HEADER, "")
-        if not SANE_REQUEST_ID.match(request_id):
-            request_id = uuid.uuid4().hex
-        request.request_id = request_id
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        _current_request.set(request)
-        started = time.perf_counter()
-        response = self.get_response(request)
-        response[REQUEST_ID_HEADER] = request_id
-        # A path a URL pattern matched holds only converters' values (ids), never a secret; any
-        # other path, or an unknown method, is the client's free text.
-        path = request.path if request.resolver_match is not None else redact_text(request.path)
-        method = request.method if request.method in HTTP_METHODS else redact_text(request.method)
-        access_logger.info(
-            "%s %s %s", method, path, response.status_code,
-            extra={"method": method, "path": path, "status": response.status_code,
-                   "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
-        return response
-
-
-def forget_request_context(**kwargs):
-    _current_request.set(None)
-    structlog.contextvars.clear_contextvars()

@@ -16,11 +16,12 @@ from confluent_kafka import KafkaException
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import connections, migrations, models, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable
-from apps.common.events import (
+from apps.common.api.errors import DATABASE_UNAVAILABLE, DomainError, ServiceUnavailable
+from apps.common.events.envelope import (
     CloudEvent,
     Handler,
     InvalidEvent,
@@ -33,7 +34,7 @@ from apps.common.events import (
     to_document,
     topic_for,
 )
-from apps.common.telemetry import event_span, inject_traceparent
+from apps.common.observability.telemetry import event_span, inject_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,12 @@ def relay_channel(app: str) -> str:
     return f"outbox_{app}"
 
 
+# Sent once a transaction that wrote an outbox commits, without Kafka (the sender is the app): the
+# relay hands the rows to this process's handlers (`relay.relay_in_process`, connected by
+# `CommonConfig.ready()`: the outbox is below the relay and does not import it).
+committed_in_process = Signal()
+
+
 def _announce(app: str) -> None:
     """Have the new rows relayed once the transaction commits.
 
@@ -148,7 +155,7 @@ def _announce(app: str) -> None:
     process hands the events to its own handlers after commit.
     """
     if not settings.KAFKA_BOOTSTRAP_SERVERS:
-        transaction.on_commit(lambda: relay_in_process(app), using=app)
+        transaction.on_commit(lambda: committed_in_process.send(sender=app), using=app)
 
 
 def _notify(app: str) -> None:
@@ -177,17 +184,6 @@ def notify_relays_on_insert(app: str) -> migrations.RunPython:
             schema_editor.execute(f"DROP FUNCTION {table}_notify()")
 
     return migrations.RunPython(create, drop)
-
-
-def relay_in_process(app: str) -> None:
-    """Embedded mode, after commit: apply what `app` just committed. Never fails the request that
-    committed: a row left unsent is retried by the relay loop's polling or `manage.py relay_outbox`."""
-    from apps.common.relay import relay_outbox
-
-    try:
-        relay_outbox(app)
-    except Exception:
-        logger.exception("relaying %s's outbox failed", app)
 
 
 def apply_event(app: str, event: CloudEvent) -> bool:

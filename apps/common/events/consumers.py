@@ -39,9 +39,9 @@ from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-from apps.common import kafka, metrics
-from apps.common.background import BackgroundLoop
-from apps.common.events import (
+from apps.common.events import kafka
+from apps.common.events.background import BackgroundLoop
+from apps.common.events.envelope import (
     FORMAT,
     CloudEvent,
     InvalidEvent,
@@ -49,8 +49,9 @@ from apps.common.events import (
     parse_kafka_message,
     topics_consumed_by,
 )
+from apps.common.events.outbox import apply_events, is_transient
 from apps.common.models import DeadLetter
-from apps.common.outbox import apply_events, is_transient
+from apps.common.observability import metrics
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)

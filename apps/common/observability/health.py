@@ -26,8 +26,8 @@ from django.db import connections
 from django.http import JsonResponse
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from apps.common import kafka
-from apps.common.relay import publishing_apps
+from apps.common.events import kafka
+from apps.common.events.relay import publishing_apps
 from config.routes import GRPC_CALLERS
 from config.service_apps import DOMAIN_APPS, is_served, served_apps
 

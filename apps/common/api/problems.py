@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import AuthenticationFailed as TokenAuthenticationFailed
 
-from apps.common.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
+from apps.common.api.errors import DATABASE_UNAVAILABLE, DomainError, database_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -29,11 +29,12 @@ from django.db.models import F
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
-from apps.common import kafka, metrics
-from apps.common.background import BackgroundLoop
-from apps.common.events import kafka_message
-from apps.common.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
-from apps.common.telemetry import event_span
+from apps.common.events import kafka
+from apps.common.events.background import BackgroundLoop
+from apps.common.events.envelope import kafka_message
+from apps.common.events.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
+from apps.common.observability import metrics
+from apps.common.observability.telemetry import event_span
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,16 @@ def relay_outbox(app: str, batch_size: int | None = None,
             )
         if len(rows) < batch_size:
             return relayed
+
+
+def relay_in_process(sender: str, **kwargs) -> None:
+    """Embedded mode, after commit (`outbox.committed_in_process`; the sender is the app): apply
+    what the app just committed. Never fails the request that committed: a row left unsent is
+    retried by the relay loop's polling or `manage.py relay_outbox`."""
+    try:
+        relay_outbox(sender)
+    except Exception:
+        logger.exception("relaying %s's outbox failed", sender)
 
 
 def _dispatch_in_process(app: str, rows: list) -> dict:

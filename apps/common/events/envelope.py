@@ -11,7 +11,7 @@ frozen dataclasses deriving from `EventData`, with a `TYPE` constant and `to_dat
 `HANDLERS = {EventDataClass: handler}` in `apps/<app>/events.py`. A handler receives a list of
 `Received` events of its type, in partition order, writes only to its own app's database, and
 runs inside that database's transaction together with the records that make it idempotent (see
-`apps.common.outbox.apply_events`).
+`apps.common.events.outbox.apply_events`).
 """
 
 import json

@@ -6,7 +6,7 @@ import re
 from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
 
-from apps.common.errors import DomainError
+from apps.common.api.errors import DomainError
 
 MAX_JSON_DEPTH = 32
 # C0 controls and DEL, except tab, line feed and carriage return (text fields may hold those).

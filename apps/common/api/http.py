@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from apps.common.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
-from apps.common.problems import problem_response
+from apps.common.api.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
+from apps.common.api.problems import problem_response
 
 
 class RefuseControlCharactersMiddleware:
