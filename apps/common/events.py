@@ -188,7 +188,7 @@ def is_declared(event_type: str) -> bool:
 
 def handlers_for(app: str) -> dict[str, tuple[type[EventData], Handler]]:
     """`app`'s handlers by event type name: (the type's data class, the handler)."""
-    module = _module(f"apps.{app}.events")
+    module = _module(f"apps.{app}.handlers")
     handlers = getattr(module, "HANDLERS", {}) if module is not None else {}
     return {event_class.TYPE: (event_class, handler) for event_class, handler in handlers.items()}
 

@@ -17,12 +17,12 @@ from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin, ReadOnlyAdm
 from apps.common.errors import DomainError
 from apps.inventory import services
 from apps.inventory.models import (
+    LedgerEntry,
     OutboxEvent,
     ProcessedEvent,
     Reservation,
     ReservationLine,
     SaleShortfall,
-    StockAdjustment,
     StockRecord,
 )
 from apps.inventory.rest.serializers import MAX_QUANTITY
@@ -46,8 +46,8 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockAdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = StockAdjustment
+class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LedgerEntry
     fields = ["created_at", "kind", "delta", "on_hand_after", "reason", "reference", "actor_email",
               "actor_id"]
     readonly_fields = fields
@@ -98,7 +98,7 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["sku", "name", "product_id"]
     fields = ["product_id", "sku", "name", "product_status", "on_hand", "reserved", "low_stock_threshold",
               "updated_at"]
-    inlines = [StockAdjustmentInline]
+    inlines = [LedgerEntryInline]
     actions = ["adjust_stock", "set_low_stock_threshold"]
 
     def get_queryset(self, request):
@@ -179,7 +179,7 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return None
 
 
-@admin.register(StockAdjustment)
+@admin.register(LedgerEntry)
 class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every change of `on_hand`, across products: who, what, why."""
 

@@ -29,7 +29,7 @@ class Availability:
 
 
 @dataclass(frozen=True)
-class Reservation:
+class ReservationInfo:
     reference: str
     status: str  # "active", "released", "committed", "expired"
     lines: tuple[StockLine, ...]
@@ -55,7 +55,7 @@ class PendingReservation(Protocol):
     it could not give back expires on its own).
     """
 
-    def result(self) -> "Reservation": ...
+    def result(self) -> "ReservationInfo": ...
 
     def discard(self) -> None: ...
 
@@ -71,7 +71,7 @@ class ReservationNotFound(NotFound):
     default_detail = "No reservation with this reference."
 
 
-def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> Reservation:
+def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> ReservationInfo:
     """Reserve every line in one step, all or nothing. Raises InsufficientStock."""
     return implementation("inventory").reserve(reference, list(lines), ttl_seconds)
 

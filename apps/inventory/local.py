@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from apps.inventory import selectors, services
-from apps.inventory.interface import Availability, Reservation, StockEffects, StockLine
-from apps.inventory.models import Reservation as ReservationRecord
+from apps.inventory.interface import Availability, ReservationInfo, StockEffects, StockLine
+from apps.inventory.models import Reservation
 
 
-def reserve(reference: str, lines: list[StockLine], ttl_seconds: int | None = None) -> Reservation:
+def reserve(reference: str, lines: list[StockLine], ttl_seconds: int | None = None) -> ReservationInfo:
     return _reservation(services.reserve(reference, lines, ttl_seconds))
 
 
@@ -20,7 +20,7 @@ class DeferredReservation:
     lines: list[StockLine]
     ttl_seconds: int | None
 
-    def result(self) -> Reservation:
+    def result(self) -> ReservationInfo:
         return reserve(self.reference, self.lines, self.ttl_seconds)
 
     def discard(self) -> None:
@@ -56,10 +56,10 @@ def get_stock_effects(references: list[str]) -> dict[str, StockEffects]:
     }
 
 
-def _reservation(record: ReservationRecord) -> Reservation:
+def _reservation(record: Reservation) -> ReservationInfo:
     # A reservation just made holds its lines; one seen before reads them.
     lines = sorted(record.lines.all(), key=lambda line: line.id)
-    return Reservation(
+    return ReservationInfo(
         reference=record.reference,
         status=record.status,
         lines=tuple(StockLine(product_id=line.product_id, quantity=line.quantity) for line in lines),

@@ -51,7 +51,7 @@ class StockRecord(models.Model):
         return self.on_hand - self.reserved
 
 
-class StockAdjustment(models.Model):
+class LedgerEntry(models.Model):
     """The ledger: one row for every change of a product's `on_hand`."""
 
     class Kind(models.TextChoices):
@@ -76,6 +76,7 @@ class StockAdjustment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "ledger entry"
+        db_table = "inventory_stockadjustment"  # the table kept its first name
         verbose_name_plural = "stock ledger"
         indexes = [models.Index(fields=["stock", "-created_at"], name="inventory_ledger_by_product")]
         constraints = [

@@ -23,10 +23,10 @@ from apps.inventory import selectors
 from apps.inventory.event_types import StockChanged
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import (
+    LedgerEntry,
     Reservation,
     ReservationLine,
     SaleShortfall,
-    StockAdjustment,
     StockRecord,
 )
 from apps.products.event_types import ProductChanged
@@ -38,7 +38,7 @@ DB = "inventory"
 # Rows per query in bulk operations (receiving stock for a whole catalogue).
 CHUNK_SIZE = 1000
 
-Kind = StockAdjustment.Kind
+Kind = LedgerEntry.Kind
 Status = Reservation.Status
 
 
@@ -154,7 +154,7 @@ def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
                 record.on_hand -= quantity
                 record.reserved -= quantity
                 touched.add(product_id)
-                entries.append(StockAdjustment(
+                entries.append(LedgerEntry(
                     stock=record, kind=Kind.SALE, delta=-quantity, reason="Sale", reference=reference,
                     on_hand_after=record.on_hand,
                 ))
@@ -174,7 +174,7 @@ def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
                     continue
                 record.on_hand -= quantity
                 touched.add(product_id)
-                entries.append(StockAdjustment(
+                entries.append(LedgerEntry(
                     stock=record, kind=Kind.SALE, delta=-quantity, reference=reference,
                     reason=f"Sale ({lapse})", on_hand_after=record.on_hand,
                 ))
@@ -243,7 +243,7 @@ def record_products(changes: Iterable[tuple[ProductChanged, datetime]]) -> None:
 
 
 def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_id: UUID | None,
-                        actor_email: str = "") -> StockAdjustment:
+                        actor_email: str = "") -> LedgerEntry:
     """The first units of a product the catalogue knows (staff adding stock by hand)."""
     with transaction.atomic(using=DB):
         record = _locked_records([product.id], create_missing=True)[product.id]
@@ -255,7 +255,7 @@ def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_i
 
 
 def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None,
-                 actor_email: str = "") -> StockAdjustment:
+                 actor_email: str = "") -> LedgerEntry:
     """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
     if delta == 0:
         raise DomainError("An adjustment must change stock: delta cannot be 0.")
@@ -267,7 +267,7 @@ def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | Non
                 product_id=str(product_id), available=record.available,
             )
         record.on_hand += delta
-        entry = StockAdjustment.objects.using(DB).create(
+        entry = LedgerEntry.objects.using(DB).create(
             stock=record, kind=Kind.ADJUSTMENT, delta=delta, reason=reason, actor_id=actor_id,
             actor_email=actor_email, on_hand_after=record.on_hand,
         )
@@ -302,7 +302,7 @@ def reconcile_stock(product_id: UUID) -> selectors.StockDrift | None:
                                       product_id=str(product_id))
         record = records[product_id]
         record.on_hand, record.reserved = drift.ledger_on_hand, drift.open_reserved
-        StockAdjustment.objects.using(DB).create(
+        LedgerEntry.objects.using(DB).create(
             stock=record, kind=Kind.ADJUSTMENT, delta=0, on_hand_after=record.on_hand,
             reason=f"reconcile: on_hand {drift.on_hand} -> {drift.ledger_on_hand}, "
                    f"reserved {drift.reserved} -> {drift.open_reserved}",
@@ -368,8 +368,8 @@ def _add_lines(reservation: Reservation, quantities: dict[UUID, int]) -> None:
     prefetch.hold(reservation, "lines", lines)
 
 
-def _write_ledger(entries: list[StockAdjustment]) -> None:
-    StockAdjustment.objects.using(DB).bulk_create(entries, batch_size=CHUNK_SIZE)
+def _write_ledger(entries: list[LedgerEntry]) -> None:
+    LedgerEntry.objects.using(DB).bulk_create(entries, batch_size=CHUNK_SIZE)
 
 
 def _give_back(reservations: list[Reservation], status: str) -> None:
@@ -389,7 +389,7 @@ def _give_back(reservations: list[Reservation], status: str) -> None:
 
 def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str,
                  actor_id: UUID | None = None, actor_email: str = "") -> None:
-    applied = StockAdjustment.objects.using(DB).filter(kind=kind, reference=reference)
+    applied = LedgerEntry.objects.using(DB).filter(kind=kind, reference=reference)
     if applied.exists():
         return
     with transaction.atomic(using=DB):
@@ -401,7 +401,7 @@ def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason:
         for product_id in sorted(quantities):
             record = records[product_id]
             record.on_hand += quantities[product_id]
-            entries.append(StockAdjustment(
+            entries.append(LedgerEntry(
                 stock=record, kind=kind, delta=quantities[product_id], reason=reason,
                 reference=reference, actor_id=actor_id, actor_email=actor_email,
                 on_hand_after=record.on_hand,

@@ -26,7 +26,7 @@ from django.utils import timezone
 from apps.common import metrics
 from apps.common.outbox import resend
 from apps.inventory import interface as inventory
-from apps.payments.event_types import PurchaseCompleted, Refunded
+from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
 from apps.payments.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def reconcile_sales(*, since: datetime | None = None, grace_seconds: float | Non
     grace = settings.RECONCILE_SALES_GRACE_SECONDS if grace_seconds is None else grace_seconds
     events = (
         OutboxEvent.objects.using(DB)
-        .filter(type__in=(PurchaseCompleted.TYPE, Refunded.TYPE), created_at__gte=since,
+        .filter(type__in=(PurchaseCompleted.TYPE, PaymentRefunded.TYPE), created_at__gte=since,
                 sent_at__lte=now - timedelta(seconds=grace))
         .order_by("created_at")
         .values_list("id", "type", "key", "payload__data__restock")

@@ -7,7 +7,13 @@ from uuid import UUID
 
 from apps.common.errors import DomainError, ServiceUnavailable
 from apps.inventory import interface
-from apps.inventory.interface import Availability, PendingReservation, Reservation, StockEffects, StockLine
+from apps.inventory.interface import (
+    Availability,
+    PendingReservation,
+    ReservationInfo,
+    StockEffects,
+    StockLine,
+)
 from grpc_api.clients.base import RemoteApp
 from grpc_api.gen import inventory_pb2, inventory_pb2_grpc
 
@@ -27,7 +33,7 @@ class Client(RemoteApp):
 
     def reserve(
         self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
-    ) -> Reservation:
+    ) -> ReservationInfo:
         request = inventory_pb2.ReserveRequest(
             reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
         )
@@ -80,7 +86,7 @@ class ReservationInFlight:
         self.reference = reference
         self.answer = answer
 
-    def result(self) -> Reservation:
+    def result(self) -> ReservationInfo:
         return _reservation(self.answer())
 
     def discard(self) -> None:
@@ -95,8 +101,8 @@ class ReservationInFlight:
             logger.warning("could not release reservation %s; it will expire", self.reference)
 
 
-def _reservation(reservation: inventory_pb2.Reservation) -> Reservation:
-    return Reservation(
+def _reservation(reservation: inventory_pb2.Reservation) -> ReservationInfo:
+    return ReservationInfo(
         reference=reservation.reference,
         status=reservation.status,
         lines=tuple(StockLine(UUID(line.product_id), line.quantity) for line in reservation.lines),

@@ -8,7 +8,7 @@ import pytest
 
 from apps.common.errors import DomainError
 from apps.inventory import services
-from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockEffects, StockLine
+from apps.inventory.interface import Availability, InsufficientStock, ReservationInfo, StockEffects, StockLine
 from tests.grpc.conftest import grpc_db
 
 pytestmark = grpc_db
@@ -34,7 +34,7 @@ class TestInventory:
         inventory_api.receive_stock("delivery-1", [StockLine(first, 5), StockLine(second, 2)], "seed")
         before = datetime.now(UTC)
         reservation = inventory_api.reserve("pay-1", [StockLine(first, 3), StockLine(second, 2)], 120)
-        assert isinstance(reservation, Reservation)
+        assert isinstance(reservation, ReservationInfo)
         assert (reservation.reference, reservation.status) == ("pay-1", "active")
         assert sorted(reservation.lines, key=lambda line: line.quantity) == [
             StockLine(second, 2), StockLine(first, 3),

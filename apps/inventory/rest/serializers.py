@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.inventory.models import StockAdjustment
+from apps.inventory.models import LedgerEntry
 
 # Bounds of the database's integer columns, so no input can overflow them into a 500.
 MAX_QUANTITY = 2**31 - 1
@@ -50,7 +50,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
         help_text="The staff user's e-mail (adjustments, refunds from the admin); else null.")
 
     class Meta:
-        model = StockAdjustment
+        model = LedgerEntry
         fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "actor_email",
                   "on_hand_after", "created_at"]
         read_only_fields = fields

@@ -2,7 +2,7 @@
 the shoppers' e-mail addresses)."""
 
 from apps.common.events import Received
-from apps.payments.event_types import PurchaseCompleted, Refunded
+from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
 from apps.users import services
 
 
@@ -11,12 +11,12 @@ def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
         services.send_purchase_receipt(event.data.to_data())
 
 
-def on_refunded(events: list[Received[Refunded]]) -> None:
+def on_refunded(events: list[Received[PaymentRefunded]]) -> None:
     for event in events:
         services.send_refund_receipt(event.data.to_data())
 
 
 HANDLERS = {
     PurchaseCompleted: on_purchases_completed,
-    Refunded: on_refunded,
+    PaymentRefunded: on_refunded,
 }
