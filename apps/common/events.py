@@ -8,7 +8,7 @@ read in either mode (the SDK's auto-detection: `ce_` headers mean binary mode).
 The contract: each publishing app declares its event types in `apps/<app>/event_types.py` as
 frozen dataclasses deriving from `EventData`, with a `TYPE` constant and `to_data()` /
 `from_data()`. The publisher emits through them; a consumer declares
-`HANDLERS = {EventDataClass: handler}` in `apps/<app>/events.py`. A handler receives a list of
+`HANDLERS = {EventDataClass: handler}` in `apps/<app>/handlers.py`. A handler receives a list of
 `Received` events of its type, in partition order, writes only to its own app's database, and
 runs inside that database's transaction together with the records that make it idempotent (see
 `apps.common.outbox.apply_events`).

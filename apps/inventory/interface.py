@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from apps.common.errors import Conflict, NotFound
 from apps.common.registry import implementation
+from apps.inventory.errors import InsufficientStock, InvalidQuantity, ReservationNotFound
 
 
 @dataclass(frozen=True)
@@ -60,15 +60,29 @@ class PendingReservation(Protocol):
     def discard(self) -> None: ...
 
 
-class InsufficientStock(Conflict):
-    """Raised with `product_id` and `available` naming the first line that cannot be served."""
+class InventoryInterface(Protocol):
+    """What `local.py` and the gRPC client implement, and the functions below offer: checked
+    against all three by `apps.common.registry.drift` (at start-up and in a test)."""
 
-    code = "insufficient_stock"
-    default_detail = "Not enough stock."
+    def reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> ReservationInfo: ...
+
+    def begin_reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> PendingReservation: ...
+
+    def release(self, reference: str) -> None: ...
+
+    def receive_stock(self, reference: str, lines: Sequence[StockLine], reason: str) -> None: ...
+
+    def get_availability(self, product_ids: Iterable[UUID]) -> dict[UUID, Availability]: ...
+
+    def get_stock_effects(self, references: Iterable[str]) -> dict[str, StockEffects]: ...
 
 
-class ReservationNotFound(NotFound):
-    default_detail = "No reservation with this reference."
+# The errors a caller can meet, by class also over gRPC (grpc_api/errors.py).
+ERRORS = (InsufficientStock, InvalidQuantity, ReservationNotFound)
 
 
 def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> ReservationInfo:

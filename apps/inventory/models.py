@@ -5,6 +5,11 @@ from django.utils import timezone
 
 from apps.common.outbox import OutboxEventBase, ProcessedEventBase
 
+# The database alias of inventory's tables.
+DB = "inventory"
+# The bound of the integer columns, so no input can overflow them into a 500.
+MAX_UNITS = 2**31 - 1
+
 
 class StockRecord(models.Model):
     """Units of one product: `on_hand` in the warehouse, `reserved` for unpaid checkouts.

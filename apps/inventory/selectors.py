@@ -7,9 +7,7 @@ from uuid import UUID
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from apps.inventory.models import LedgerEntry, Reservation, ReservationLine, StockRecord
-
-DB = "inventory"
+from apps.inventory.models import DB, LedgerEntry, Reservation, ReservationLine, StockRecord
 
 
 def stock_records(product_ids: Iterable[UUID]) -> dict[UUID, StockRecord]:

@@ -20,9 +20,11 @@ from apps.common import metrics, prefetch
 from apps.common.errors import DomainError
 from apps.common.outbox import emit_many
 from apps.inventory import selectors
+from apps.inventory.errors import InsufficientStock, InvalidQuantity, UnreconcilableStock, ZeroAdjustment
 from apps.inventory.event_types import StockChanged
-from apps.inventory.interface import InsufficientStock, StockLine
+from apps.inventory.interface import StockLine
 from apps.inventory.models import (
+    DB,
     LedgerEntry,
     Reservation,
     ReservationLine,
@@ -34,17 +36,11 @@ from apps.products.interface import ProductInfo
 
 logger = logging.getLogger(__name__)
 
-DB = "inventory"
 # Rows per query in bulk operations (receiving stock for a whole catalogue).
 CHUNK_SIZE = 1000
 
 Kind = LedgerEntry.Kind
 Status = Reservation.Status
-
-
-class InvalidQuantity(DomainError):
-    code = "invalid_quantity"
-    default_detail = "Quantities must be whole numbers of at least 1."
 
 
 def reserve(reference: str, lines: Iterable[StockLine], ttl_seconds: int | None = None) -> Reservation:
@@ -254,11 +250,17 @@ def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_i
         return adjust_stock(product.id, on_hand, reason, actor_id, actor_email)
 
 
+def check_delta(delta: int) -> int:
+    """An adjustment must change stock. Forms check it with this before they call `adjust_stock`."""
+    if delta == 0:
+        raise ZeroAdjustment()
+    return delta
+
+
 def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None,
                  actor_email: str = "") -> LedgerEntry:
     """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
-    if delta == 0:
-        raise DomainError("An adjustment must change stock: delta cannot be 0.")
+    check_delta(delta)
     with transaction.atomic(using=DB):
         record = _locked_records([product_id], create_missing=True)[product_id]
         if record.on_hand + delta < record.reserved:
@@ -273,12 +275,6 @@ def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | Non
         )
         _save_and_announce([record])
     return entry
-
-
-class UnreconcilableStock(DomainError):
-    status = 409
-    code = "unreconcilable_stock"
-    default_detail = "The ledger holds fewer units than the open reservations: count the stock."
 
 
 def reconcile_stock(product_id: UUID) -> selectors.StockDrift | None:

@@ -27,11 +27,10 @@ from apps.common import metrics
 from apps.common.outbox import resend
 from apps.inventory import interface as inventory
 from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
-from apps.payments.models import OutboxEvent
+from apps.payments.models import DB, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
-DB = "payments"
 SALE_MISSING = "sale_missing"  # inventory has no committed sale: no reservation, or it lapsed
 RESERVATION_HELD = "reservation_held"  # the payment succeeded, its units are still only reserved
 REFUND_MISSING = "refund_missing"  # a refund with restock, and no refund entry in the ledger

@@ -42,13 +42,12 @@ from apps.payments.errors import (
     ReservationExpired,
 )
 from apps.payments.event_types import Item, PaymentRefunded, PurchaseCompleted
-from apps.payments.models import MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
+from apps.payments.models import DB, MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
 from apps.payments.providers import Charge, get_provider
 from apps.products import interface as products
 
 logger = logging.getLogger(__name__)
 
-DB = "payments"
 CENT = Decimal("0.01")
 PURCHASE_COMPLETED = PurchaseCompleted.TYPE
 COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code

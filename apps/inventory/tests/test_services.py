@@ -13,7 +13,8 @@ from django.utils import timezone
 from apps.common.events import new_event
 from apps.common.outbox import apply_event, apply_events, is_transient
 from apps.inventory import interface, services, tasks
-from apps.inventory.interface import InsufficientStock, StockLine
+from apps.inventory.errors import InsufficientStock, InvalidQuantity
+from apps.inventory.interface import StockLine
 from apps.inventory.models import (
     LedgerEntry,
     OutboxEvent,
@@ -115,7 +116,7 @@ def test_repeated_lines_of_one_product_are_reserved_together():
 @pytest.mark.parametrize("quantity", [0, -1])
 def test_quantities_must_be_positive(quantity):
     [product_id] = stock_up(5)
-    with pytest.raises(services.InvalidQuantity):
+    with pytest.raises(InvalidQuantity):
         interface.reserve(pay(1), [StockLine(product_id, quantity)])
 
 
