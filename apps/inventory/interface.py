@@ -62,7 +62,7 @@ class PendingReservation(Protocol):
 
 class InventoryInterface(Protocol):
     """What `local.py` and the gRPC client implement, and the functions below offer: checked
-    against all three by `apps.common.registry.drift` (at start-up and in a test)."""
+    against all three by `apps.common.registry.drift` (when the registry picks one, and in a test)."""
 
     def reserve(
         self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,

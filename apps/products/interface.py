@@ -21,7 +21,7 @@ class ProductInfo:
 
 class ProductsInterface(Protocol):
     """What `local.py` and the gRPC client implement, and the functions below offer: checked
-    against all three by `apps.common.registry.drift` (at start-up and in a test)."""
+    against all three by `apps.common.registry.drift` (when the registry picks one, and in a test)."""
 
     def get_products(self, product_ids: Iterable[UUID]) -> dict[UUID, ProductInfo]: ...
 

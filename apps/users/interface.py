@@ -20,7 +20,7 @@ class UserInfo:
 
 class UsersInterface(Protocol):
     """What `local.py` and the gRPC client implement, and the functions below offer: checked
-    against all three by `apps.common.registry.drift` (at start-up and in a test)."""
+    against all three by `apps.common.registry.drift` (when the registry picks one, and in a test)."""
 
     def get_user(self, user_id: UUID) -> UserInfo: ...
 
