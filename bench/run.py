@@ -415,12 +415,12 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
 
     from apps.common.events.outbox import emit_many
     from apps.inventory.interface import StockLine, receive_stock, reserve
-    from apps.inventory.models import StockAdjustment
+    from apps.inventory.models import LedgerEntry
     from apps.payments.models import OutboxEvent
     from apps.payments.services import PURCHASE_COMPLETED
     from apps.products.models import Product
 
-    sales = StockAdjustment.objects.filter(kind=StockAdjustment.Kind.SALE)
+    sales = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.SALE)
     # Warm-up: the purchases of the HTTP rows, or a few of our own, prove both sides are running.
     products = [str(pk) for pk in Product.objects.filter(status="active").order_by("sku")
                 .values_list("id", flat=True)[:100]]

@@ -2,8 +2,8 @@
 
 The server turns a DomainError into a gRPC status plus trailing metadata carrying the error's
 `code`, HTTP `status` and JSON extras; the client turns them back into the calling interface's
-own error class, so `InsufficientStock` arrives as `InsufficientStock` with its `product_id` and
-`available` (as JSON values, as in the REST problem body).
+own error class (one of its `ERRORS`), so `InsufficientStock` arrives as `InsufficientStock` with
+its `product_id` and `available` (as JSON values, as in the REST problem body).
 """
 
 import inspect
@@ -61,11 +61,7 @@ def domain_error_from(rpc_error: grpc.RpcError, interface: ModuleType) -> Domain
 
 
 def _error_classes(interface: ModuleType) -> dict[str, type[DomainError]]:
-    """The common errors by code, overridden by the ones the interface module itself defines."""
-    classes = {}
-    for module in (common_errors, interface):
-        for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, DomainError) \
-                    and value.__module__ == module.__name__:
-                classes[value.code] = value
-    return classes
+    """The common errors by code, overridden by the ones the interface declares (its `ERRORS`)."""
+    common = (value for value in vars(common_errors).values()
+              if isinstance(value, type) and issubclass(value, DomainError))
+    return {error_class.code: error_class for error_class in (*common, *interface.ERRORS)}

@@ -18,7 +18,7 @@ from grpc_api.metrics import MetricsServerInterceptor
 
 logger = logging.getLogger(__name__)
 
-# Apps with a servicer (`apps/<app>/grpc.py`); payments is called by nobody.
+# Apps with a servicer (`apps/<app>/grpc_servicer.py`); payments is called by nobody.
 GRPC_APPS = ("users", "products", "inventory")
 
 
@@ -107,7 +107,7 @@ def build_server(apps, max_workers: int) -> tuple[grpc.Server, ReadinessHealthSe
     service_names = []
     for app in apps:
         if app in GRPC_APPS:
-            servicer_module = import_module(f"apps.{app}.grpc")
+            servicer_module = import_module(f"apps.{app}.grpc_servicer")
             servicer_module.add_to_server(server)
             service_names.append(servicer_module.SERVICE_NAME)
 

@@ -33,7 +33,7 @@ def test_the_index_names_the_shop_and_groups_the_plumbing_under_operations(clien
 def test_nothing_with_history_can_be_hard_deleted(rf):
     request = rf.get("/admin/")
     request.user = StaffFactory(is_superuser=True)
-    undeletable = {"users.User", "payments.Payment", "inventory.StockRecord", "inventory.StockAdjustment"}
+    undeletable = {"users.User", "payments.Payment", "inventory.StockRecord", "inventory.LedgerEntry"}
     for model, model_admin in admin.site._registry.items():
         if model._meta.label in undeletable:
             assert not model_admin.has_delete_permission(request), model._meta.label

@@ -13,19 +13,20 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin, ReadOnlyAdminMixin
+from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin, ReadOnlyAdmin, ReadOnlyAdminMixin
 from apps.common.api.errors import DomainError
 from apps.inventory import services
+from apps.inventory.errors import ZeroAdjustment
 from apps.inventory.models import (
+    MAX_UNITS,
+    LedgerEntry,
     OutboxEvent,
     ProcessedEvent,
     Reservation,
     ReservationLine,
     SaleShortfall,
-    StockAdjustment,
     StockRecord,
 )
-from apps.inventory.rest.serializers import MAX_QUANTITY
 from apps.products import interface as products
 
 
@@ -46,8 +47,8 @@ class LowStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class StockAdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
-    model = StockAdjustment
+class LedgerEntryInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LedgerEntry
     fields = ["created_at", "kind", "delta", "on_hand_after", "reason", "reference", "actor_email",
               "actor_id"]
     readonly_fields = fields
@@ -56,25 +57,26 @@ class StockAdjustmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class AdjustStockForm(forms.Form):
-    delta = forms.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY,
+    delta = forms.IntegerField(min_value=-MAX_UNITS, max_value=MAX_UNITS,
                                help_text="Units to add (positive) or remove (negative).")
     reason = forms.CharField(max_length=255)
 
     def clean_delta(self):
-        if self.cleaned_data["delta"] == 0:
-            raise forms.ValidationError("An adjustment must change stock: delta cannot be 0.")
-        return self.cleaned_data["delta"]
+        try:
+            return services.check_delta(self.cleaned_data["delta"])
+        except ZeroAdjustment as error:
+            raise forms.ValidationError(error.detail) from None
 
 
 class ThresholdForm(forms.Form):
-    low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+    low_stock_threshold = forms.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
 class NewStockForm(forms.ModelForm):
     """The first units of a product the catalogue knows (checked through its interface) whose
     record its product event has not made yet, as a ledger adjustment."""
 
-    on_hand = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, label="Units on hand")
+    on_hand = forms.IntegerField(min_value=1, max_value=MAX_UNITS, label="Units on hand")
     reason = forms.CharField(max_length=255, initial="initial stock")
 
     class Meta:
@@ -98,7 +100,7 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["sku", "name", "product_id"]
     fields = ["product_id", "sku", "name", "product_status", "on_hand", "reserved", "low_stock_threshold",
               "updated_at"]
-    inlines = [StockAdjustmentInline]
+    inlines = [LedgerEntryInline]
     actions = ["adjust_stock", "set_low_stock_threshold"]
 
     def get_queryset(self, request):
@@ -179,8 +181,8 @@ class StockRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return None
 
 
-@admin.register(StockAdjustment)
-class LedgerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """Every change of `on_hand`, across products: who, what, why."""
 
     list_display = ["created_at", "sku", "name", "kind", "delta", "on_hand_after", "reason", "reference",
@@ -210,7 +212,7 @@ class ReservationLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdmin):
     list_display = ["reference", "status", "expires_at", "created_at", "updated_at"]
     list_filter = ["status"]
     search_fields = ["reference"]

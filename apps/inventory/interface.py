@@ -10,8 +10,8 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from apps.common.api.errors import Conflict, NotFound
 from apps.common.registry import implementation
+from apps.inventory.errors import InsufficientStock, InvalidQuantity, ReservationNotFound
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Availability:
 
 
 @dataclass(frozen=True)
-class Reservation:
+class ReservationInfo:
     reference: str
     status: str  # "active", "released", "committed", "expired"
     lines: tuple[StockLine, ...]
@@ -55,23 +55,37 @@ class PendingReservation(Protocol):
     it could not give back expires on its own).
     """
 
-    def result(self) -> "Reservation": ...
+    def result(self) -> "ReservationInfo": ...
 
     def discard(self) -> None: ...
 
 
-class InsufficientStock(Conflict):
-    """Raised with `product_id` and `available` naming the first line that cannot be served."""
+class InventoryInterface(Protocol):
+    """What `local.py` and the gRPC client implement, and the functions below offer: checked
+    against all three by `apps.common.registry.drift` (when the registry picks one, and in a test)."""
 
-    code = "insufficient_stock"
-    default_detail = "Not enough stock."
+    def reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> ReservationInfo: ...
+
+    def begin_reserve(
+        self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
+    ) -> PendingReservation: ...
+
+    def release(self, reference: str) -> None: ...
+
+    def receive_stock(self, reference: str, lines: Sequence[StockLine], reason: str) -> None: ...
+
+    def get_availability(self, product_ids: Iterable[UUID]) -> dict[UUID, Availability]: ...
+
+    def get_stock_effects(self, references: Iterable[str]) -> dict[str, StockEffects]: ...
 
 
-class ReservationNotFound(NotFound):
-    default_detail = "No reservation with this reference."
+# The errors a caller can meet, by class also over gRPC (grpc_api/errors.py).
+ERRORS = (InsufficientStock, InvalidQuantity, ReservationNotFound)
 
 
-def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> Reservation:
+def reserve(reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None) -> ReservationInfo:
     """Reserve every line in one step, all or nothing. Raises InsufficientStock."""
     return implementation("inventory").reserve(reference, list(lines), ttl_seconds)
 

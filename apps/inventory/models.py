@@ -5,6 +5,11 @@ from django.utils import timezone
 
 from apps.common.events.outbox import OutboxEventBase, ProcessedEventBase
 
+# The database alias of inventory's tables.
+DB = "inventory"
+# The bound of the integer columns, so no input can overflow them into a 500.
+MAX_UNITS = 2**31 - 1
+
 
 class StockRecord(models.Model):
     """Units of one product: `on_hand` in the warehouse, `reserved` for unpaid checkouts.
@@ -51,7 +56,7 @@ class StockRecord(models.Model):
         return self.on_hand - self.reserved
 
 
-class StockAdjustment(models.Model):
+class LedgerEntry(models.Model):
     """The ledger: one row for every change of a product's `on_hand`."""
 
     class Kind(models.TextChoices):
@@ -76,6 +81,7 @@ class StockAdjustment(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "ledger entry"
+        db_table = "inventory_stockadjustment"  # the table kept its first name
         verbose_name_plural = "stock ledger"
         indexes = [models.Index(fields=["stock", "-created_at"], name="inventory_ledger_by_product")]
         constraints = [

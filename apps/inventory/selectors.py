@@ -7,9 +7,7 @@ from uuid import UUID
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from apps.inventory.models import Reservation, ReservationLine, StockAdjustment, StockRecord
-
-DB = "inventory"
+from apps.inventory.models import DB, LedgerEntry, Reservation, ReservationLine, StockRecord
 
 
 def stock_records(product_ids: Iterable[UUID]) -> dict[UUID, StockRecord]:
@@ -26,8 +24,8 @@ def stock_record(product_id: UUID) -> StockRecord:
     return stock_records([product_id])[product_id]
 
 
-def ledger(product_id: UUID) -> QuerySet[StockAdjustment]:
-    return StockAdjustment.objects.using(DB).filter(stock_id=product_id).order_by("-created_at", "-id")
+def ledger(product_id: UUID) -> QuerySet[LedgerEntry]:
+    return LedgerEntry.objects.using(DB).filter(stock_id=product_id).order_by("-created_at", "-id")
 
 
 def low_stock() -> QuerySet[StockRecord]:
@@ -50,7 +48,7 @@ def stock_effects(references: Iterable[str]) -> dict[str, tuple[str | None, bool
         Reservation.objects.using(DB).filter(reference__in=references).values_list("reference", "status")
     )
     restocked = set(
-        StockAdjustment.objects.using(DB).filter(kind=StockAdjustment.Kind.REFUND, reference__in=references)
+        LedgerEntry.objects.using(DB).filter(kind=LedgerEntry.Kind.REFUND, reference__in=references)
         .values_list("reference", flat=True).distinct()
     )
     return {reference: (statuses.get(reference), reference in restocked) for reference in references}
@@ -83,7 +81,7 @@ def drifted(records: QuerySet[StockRecord]) -> list[StockDrift]:
     """The `records` whose `on_hand` is not their ledger's sum or whose `reserved` is not the
     units of their active reservations; one query, whatever the number of records."""
     ledger_sum = (
-        StockAdjustment.objects.filter(stock=OuterRef("pk")).order_by()
+        LedgerEntry.objects.filter(stock=OuterRef("pk")).order_by()
         .values("stock").annotate(total=Sum("delta")).values("total")
     )
     open_units = (

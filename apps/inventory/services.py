@@ -22,13 +22,15 @@ from apps.common.bulk import update_rows
 from apps.common.events.outbox import emit_many
 from apps.common.observability import metrics
 from apps.inventory import selectors
+from apps.inventory.errors import InsufficientStock, InvalidQuantity, UnreconcilableStock, ZeroAdjustment
 from apps.inventory.event_types import StockChanged
-from apps.inventory.interface import InsufficientStock, StockLine
+from apps.inventory.interface import StockLine
 from apps.inventory.models import (
+    DB,
+    LedgerEntry,
     Reservation,
     ReservationLine,
     SaleShortfall,
-    StockAdjustment,
     StockRecord,
 )
 from apps.products.event_types import ProductChanged
@@ -36,17 +38,11 @@ from apps.products.interface import ProductInfo
 
 logger = logging.getLogger(__name__)
 
-DB = "inventory"
 # Rows per query in bulk operations (receiving stock for a whole catalogue).
 CHUNK_SIZE = 1000
 
-Kind = StockAdjustment.Kind
+Kind = LedgerEntry.Kind
 Status = Reservation.Status
-
-
-class InvalidQuantity(DomainError):
-    code = "invalid_quantity"
-    default_detail = "Quantities must be whole numbers of at least 1."
 
 
 def reserve(reference: str, lines: Iterable[StockLine], ttl_seconds: int | None = None) -> Reservation:
@@ -156,7 +152,7 @@ def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
                 record.on_hand -= quantity
                 record.reserved -= quantity
                 touched.add(product_id)
-                entries.append(StockAdjustment(
+                entries.append(LedgerEntry(
                     stock=record, kind=Kind.SALE, delta=-quantity, reason="Sale", reference=reference,
                     on_hand_after=record.on_hand,
                 ))
@@ -176,7 +172,7 @@ def commit_sales(sales: Iterable[tuple[str, Iterable[StockLine]]]) -> None:
                     continue
                 record.on_hand -= quantity
                 touched.add(product_id)
-                entries.append(StockAdjustment(
+                entries.append(LedgerEntry(
                     stock=record, kind=Kind.SALE, delta=-quantity, reference=reference,
                     reason=f"Sale ({lapse})", on_hand_after=record.on_hand,
                 ))
@@ -245,7 +241,7 @@ def record_products(changes: Iterable[tuple[ProductChanged, datetime]]) -> None:
 
 
 def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_id: UUID | None,
-                        actor_email: str = "") -> StockAdjustment:
+                        actor_email: str = "") -> LedgerEntry:
     """The first units of a product the catalogue knows (staff adding stock by hand)."""
     with transaction.atomic(using=DB):
         record = _locked_records([product.id], create_missing=True)[product.id]
@@ -256,11 +252,17 @@ def create_stock_record(product: ProductInfo, on_hand: int, reason: str, actor_i
         return adjust_stock(product.id, on_hand, reason, actor_id, actor_email)
 
 
-def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None,
-                 actor_email: str = "") -> StockAdjustment:
-    """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
+def check_delta(delta: int) -> int:
+    """An adjustment must change stock. Forms check it with this before they call `adjust_stock`."""
     if delta == 0:
-        raise DomainError("An adjustment must change stock: delta cannot be 0.")
+        raise ZeroAdjustment()
+    return delta
+
+
+def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | None,
+                 actor_email: str = "") -> LedgerEntry:
+    """A staff correction of `on_hand`. It may not take `on_hand` below `reserved` (or 0)."""
+    check_delta(delta)
     with transaction.atomic(using=DB):
         record = _locked_records([product_id], create_missing=True)[product_id]
         if record.on_hand + delta < record.reserved:
@@ -269,18 +271,12 @@ def adjust_stock(product_id: UUID, delta: int, reason: str, actor_id: UUID | Non
                 product_id=str(product_id), available=record.available,
             )
         record.on_hand += delta
-        entry = StockAdjustment.objects.using(DB).create(
+        entry = LedgerEntry.objects.using(DB).create(
             stock=record, kind=Kind.ADJUSTMENT, delta=delta, reason=reason, actor_id=actor_id,
             actor_email=actor_email, on_hand_after=record.on_hand,
         )
         _save_and_announce([record])
     return entry
-
-
-class UnreconcilableStock(DomainError):
-    status = 409
-    code = "unreconcilable_stock"
-    default_detail = "The ledger holds fewer units than the open reservations: count the stock."
 
 
 def reconcile_stock(product_id: UUID) -> selectors.StockDrift | None:
@@ -304,7 +300,7 @@ def reconcile_stock(product_id: UUID) -> selectors.StockDrift | None:
                                       product_id=str(product_id))
         record = records[product_id]
         record.on_hand, record.reserved = drift.ledger_on_hand, drift.open_reserved
-        StockAdjustment.objects.using(DB).create(
+        LedgerEntry.objects.using(DB).create(
             stock=record, kind=Kind.ADJUSTMENT, delta=0, on_hand_after=record.on_hand,
             reason=f"reconcile: on_hand {drift.on_hand} -> {drift.ledger_on_hand}, "
                    f"reserved {drift.reserved} -> {drift.open_reserved}",
@@ -369,8 +365,8 @@ def _add_lines(reservation: Reservation, quantities: dict[UUID, int]) -> None:
     prefetch.hold(reservation, "lines", lines)
 
 
-def _write_ledger(entries: list[StockAdjustment]) -> None:
-    StockAdjustment.objects.using(DB).bulk_create(entries, batch_size=CHUNK_SIZE)
+def _write_ledger(entries: list[LedgerEntry]) -> None:
+    LedgerEntry.objects.using(DB).bulk_create(entries, batch_size=CHUNK_SIZE)
 
 
 def _give_back(reservations: list[Reservation], status: str) -> None:
@@ -390,7 +386,7 @@ def _give_back(reservations: list[Reservation], status: str) -> None:
 
 def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason: str,
                  actor_id: UUID | None = None, actor_email: str = "") -> None:
-    applied = StockAdjustment.objects.using(DB).filter(kind=kind, reference=reference)
+    applied = LedgerEntry.objects.using(DB).filter(kind=kind, reference=reference)
     if applied.exists():
         return
     with transaction.atomic(using=DB):
@@ -402,7 +398,7 @@ def _add_on_hand(kind: str, reference: str, quantities: dict[UUID, int], reason:
         for product_id in sorted(quantities):
             record = records[product_id]
             record.on_hand += quantities[product_id]
-            entries.append(StockAdjustment(
+            entries.append(LedgerEntry(
                 stock=record, kind=kind, delta=quantities[product_id], reason=reason,
                 reference=reference, actor_id=actor_id, actor_email=actor_email,
                 on_hand_after=record.on_hand,

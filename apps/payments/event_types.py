@@ -64,7 +64,7 @@ class PurchaseCompleted(EventData):
 
 
 @dataclass(frozen=True)
-class Refunded(EventData):
+class PaymentRefunded(EventData):
     """A succeeded payment was refunded in full; with `restock` its units go back on hand."""
 
     TYPE = "payments.refunded"
@@ -89,7 +89,7 @@ class Refunded(EventData):
                 "actor_email": self.actor_email}
 
     @classmethod
-    def from_data(cls, data) -> "Refunded":
+    def from_data(cls, data) -> "PaymentRefunded":
         with reading(cls.TYPE):
             receipt = (UUID(data["user_id"]), Decimal(data["amount"]), str(data["currency"])) \
                 if "user_id" in data else (None, None, None)

@@ -16,9 +16,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.payments.errors import IdempotencyKeyInProgress, IdempotencyKeyReused
-from apps.payments.models import IdempotencyKey, Payment
+from apps.payments.models import DB, IdempotencyKey, Payment
 
-DB = "payments"
 MAX_KEY_LENGTH = 255
 
 

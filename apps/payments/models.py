@@ -10,6 +10,9 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # The largest amount a money column holds (9,999,999,999.99).
 MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - Decimal("0.01")
 
+# The database alias of payments' tables.
+DB = "payments"
+
 
 class OutboxEvent(OutboxEventBase):
     """payments.* events, committed with the payment they describe."""

@@ -26,12 +26,11 @@ from django.utils import timezone
 from apps.common.events.outbox import resend
 from apps.common.observability import metrics
 from apps.inventory import interface as inventory
-from apps.payments.event_types import PurchaseCompleted, Refunded
-from apps.payments.models import OutboxEvent
+from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
+from apps.payments.models import DB, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
-DB = "payments"
 SALE_MISSING = "sale_missing"  # inventory has no committed sale: no reservation, or it lapsed
 RESERVATION_HELD = "reservation_held"  # the payment succeeded, its units are still only reserved
 REFUND_MISSING = "refund_missing"  # a refund with restock, and no refund entry in the ledger
@@ -64,7 +63,7 @@ def reconcile_sales(*, since: datetime | None = None, grace_seconds: float | Non
     grace = settings.RECONCILE_SALES_GRACE_SECONDS if grace_seconds is None else grace_seconds
     events = (
         OutboxEvent.objects.using(DB)
-        .filter(type__in=(PurchaseCompleted.TYPE, Refunded.TYPE), created_at__gte=since,
+        .filter(type__in=(PurchaseCompleted.TYPE, PaymentRefunded.TYPE), created_at__gte=since,
                 sent_at__lte=now - timedelta(seconds=grace))
         .order_by("created_at")
         .values_list("id", "type", "key", "payload__data__restock")

@@ -5,9 +5,7 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from apps.common.api.errors import NotFound
-from apps.payments.models import Payment
-
-DB = "payments"
+from apps.payments.models import DB, Payment
 
 
 def payments_visible_to(user_id: UUID, is_staff: bool, *, owner_id: UUID | None = None,

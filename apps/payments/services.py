@@ -42,14 +42,13 @@ from apps.payments.errors import (
     PaymentProviderError,
     ReservationExpired,
 )
-from apps.payments.event_types import Item, PurchaseCompleted, Refunded
-from apps.payments.models import MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
+from apps.payments.event_types import Item, PaymentRefunded, PurchaseCompleted
+from apps.payments.models import DB, MAX_AMOUNT, IdempotencyKey, Payment, PaymentItem
 from apps.payments.providers import Charge, get_provider
 from apps.products import interface as products
 
 logger = logging.getLogger(__name__)
 
-DB = "payments"
 CENT = Decimal("0.01")
 PURCHASE_COMPLETED = PurchaseCompleted.TYPE
 COMPLETED = "completed"  # the purchase outcome counted on success; failures count their error code
@@ -388,10 +387,10 @@ def _mark_refunded(payment: Payment, *, restock: bool, actor: Actor | None = Non
         payment.refunded_by_id, payment.refunded_by_email = actor.id, actor.email
     payment.save(using=DB, update_fields=["status", "refunded_at", "refunded_by_id", "refunded_by_email",
                                           "updated_at"])
-    refunded = Refunded(payment.id, _items(payment), restock,
+    refunded = PaymentRefunded(payment.id, _items(payment), restock,
                         user_id=payment.user_id, amount=payment.amount, currency=payment.currency,
                         actor_id=actor.id if actor else None, actor_email=actor.email if actor else "")
-    emit("payments", Refunded.TYPE, refunded.to_data(), key=str(payment.id))
+    emit("payments", PaymentRefunded.TYPE, refunded.to_data(), key=str(payment.id))
     transaction.on_commit(metrics.REFUNDS.inc, using=DB)
 
 

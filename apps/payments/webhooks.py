@@ -14,11 +14,10 @@ from django.db import IntegrityError, transaction
 
 from apps.payments import services
 from apps.payments.errors import InvalidSignature
-from apps.payments.models import WebhookEvent
+from apps.payments.models import DB, WebhookEvent
 from apps.payments.providers import Charge
 from apps.payments.providers.stripe import from_minor_units
 
-DB = services.DB
 STRIPE = "stripe"
 
 

@@ -25,6 +25,8 @@ from django.core.cache import cache
 from django.db import transaction
 from rest_framework.renderers import JSONRenderer
 
+from apps.products.models import DB
+
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "products:catalogue-generation"
@@ -85,7 +87,7 @@ def bump() -> None:
 
 def invalidate_on_commit() -> None:
     """Call inside the write's transaction: readers see the change once it is committed."""
-    transaction.on_commit(bump, using="products")
+    transaction.on_commit(bump, using=DB)
 
 
 def cached(name: str, render: Callable[[int | None], object], *,

@@ -1,12 +1,13 @@
 """The in-process implementation of `apps.products.interface`."""
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from apps.products import selectors
 from apps.products.interface import ProductInfo
 
 
-def get_products(product_ids: list[UUID]) -> dict[UUID, ProductInfo]:
+def get_products(product_ids: Iterable[UUID]) -> dict[UUID, ProductInfo]:
     return {
         product.id: ProductInfo(
             id=product.id, sku=product.sku, name=product.name, price=product.price,

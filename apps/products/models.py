@@ -8,6 +8,9 @@ from django.db.models.functions import Concat, Substr
 
 from apps.common.events.outbox import OutboxEventBase, ProcessedEventBase
 
+# The database alias of the catalogue's tables.
+DB = "products"
+
 
 class OutboxEvent(OutboxEventBase):
     """products.* events, committed with the catalogue change they describe."""

@@ -10,7 +10,7 @@ from django.db import connections
 from django.db.models import F, Q, QuerySet
 
 from apps.products.errors import ProductNotFound
-from apps.products.models import Category, Product
+from apps.products.models import DB, Category, Product
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def in_category_tree(category: Category) -> Q:
 
 
 def _search(queryset: QuerySet[Product], term: str) -> QuerySet[Product]:
-    if connections["products"].vendor != "postgresql":
+    if connections[DB].vendor != "postgresql":
         return queryset.filter(
             Q(name__icontains=term) | Q(description__icontains=term) | Q(sku__icontains=term)
         )

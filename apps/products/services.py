@@ -13,15 +13,15 @@ from apps.common.events.outbox import emit_many
 from apps.products import catalogue_cache
 from apps.products.errors import ProductNotFound, SkuTaken, SlugTaken
 from apps.products.event_types import ProductChanged
-from apps.products.models import Category, Product, StockState
+from apps.products.models import DB, Category, Product, StockState
 
 
 def create_category(*, name: str, slug: str, parent: Category | None) -> Category:
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         if Category.objects.filter(slug=slug).exists():
             raise SlugTaken()
         try:
-            with transaction.atomic(using="products"):
+            with transaction.atomic(using=DB):
                 category = Category.objects.create(name=name, slug=slug, parent=parent)
         except IntegrityError:
             raise SlugTaken() from None  # a concurrent create took it
@@ -41,7 +41,7 @@ def _save(product: Product) -> Product:
     if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
         raise SkuTaken()
     try:
-        with transaction.atomic(using="products"):
+        with transaction.atomic(using=DB):
             product.save()
     except IntegrityError:
         raise SkuTaken() from None  # a concurrent write took it
@@ -52,12 +52,12 @@ def _save(product: Product) -> Product:
 
 def save_product(product: Product) -> Product:
     """Save a product edited as a whole (the admin's form)."""
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         return _save(product)
 
 
 def create_product(**fields) -> Product:
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         product = Product(**fields)
         stock = StockState.objects.filter(product_id=product.id).first()
         product.in_stock = stock is not None and stock.available > 0
@@ -66,7 +66,7 @@ def create_product(**fields) -> Product:
 
 def create_products_in_bulk(products: list[Product]) -> None:
     """Insert many new products at once (seeding); SKUs already taken are skipped."""
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         stocked = set(StockState.objects.filter(product_id__in=[p.id for p in products], available__gt=0)
                       .values_list("product_id", flat=True))
         for product in products:
@@ -79,7 +79,7 @@ def create_products_in_bulk(products: list[Product]) -> None:
 
 
 def update_product(product_id: UUID, **fields) -> Product:
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         product = Product.objects.select_for_update().filter(pk=product_id).first()
         if product is None:
             raise ProductNotFound()
@@ -90,7 +90,7 @@ def update_product(product_id: UUID, **fields) -> Product:
 
 def deactivate_product(product_id: UUID) -> None:
     """Takes the product out of the public catalogue; staff and payment history still see it."""
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         product = Product.objects.select_for_update().filter(pk=product_id).first()
         if product is None:
             raise ProductNotFound()
@@ -107,7 +107,7 @@ def announce_products(batch_size: int = 1000):
     upgrade): applying a product's current state again changes nothing."""
     last = None
     while True:
-        with transaction.atomic(using="products"):
+        with transaction.atomic(using=DB):
             products = Product.objects.order_by("pk")
             batch = list((products.filter(pk__gt=last) if last else products)[:batch_size])
             if not batch:
@@ -132,7 +132,7 @@ def record_stocks(levels: Iterable[tuple[UUID, int, datetime]]) -> None:
         if product_id not in newest or as_of >= newest[product_id][1]:
             newest[product_id] = (available, as_of)
     ids = sorted(newest)
-    with transaction.atomic(using="products"):
+    with transaction.atomic(using=DB):
         StockState.objects.bulk_create(
             [StockState(product_id=product_id, available=available, as_of=as_of)
              for product_id, (available, as_of) in newest.items()], ignore_conflicts=True,

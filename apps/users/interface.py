@@ -1,10 +1,11 @@
 """The users app's public face: the only module other apps import from users."""
 
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from apps.common.api.errors import DomainError, NotFound
 from apps.common.registry import implementation
+from apps.users.errors import InvalidCredentials, TooManyAttempts, UserNotFound
 
 
 @dataclass(frozen=True)
@@ -17,27 +18,17 @@ class UserInfo:
     is_active: bool
 
 
-class UserNotFound(NotFound):
-    default_detail = "No such user."
+class UsersInterface(Protocol):
+    """What `local.py` and the gRPC client implement, and the functions below offer: checked
+    against all three by `apps.common.registry.drift` (when the registry picks one, and in a test)."""
+
+    def get_user(self, user_id: UUID) -> UserInfo: ...
+
+    def authenticate(self, email: str, password: str) -> UserInfo: ...
 
 
-class InvalidCredentials(DomainError):
-    status = 401
-    code = "invalid_credentials"
-    default_detail = "Email or password is wrong, or the account is inactive."
-
-
-class TooManyAttempts(DomainError):
-    status = 429
-    code = "too_many_attempts"
-    default_detail = "Too many failed logins for this email. Try again later."
-
-    def __init__(self, retry_after: int):
-        super().__init__(retry_after=retry_after)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+# The errors a caller can meet, by class also over gRPC (grpc_api/errors.py).
+ERRORS = (UserNotFound, InvalidCredentials, TooManyAttempts)
 
 
 def get_user(user_id: UUID) -> UserInfo:

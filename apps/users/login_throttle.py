@@ -17,7 +17,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-from apps.users.interface import TooManyAttempts
+from apps.users.errors import TooManyAttempts
 
 
 def reserve_attempt(email: str) -> None:

@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from apps.common.events.outbox import ProcessedEventBase
 
-# The users database, where users is served (elsewhere `default` holds only admin staff rows).
-USERS_DB = "users"
+# The database alias of users' tables, where users is served (elsewhere `default` holds only admin
+# staff rows).
+DB = "users"
 
 
 def normalize_email(email: str) -> str:

@@ -19,32 +19,20 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from apps.common.api.errors import Conflict, DomainError
 from apps.common.observability import metrics
 from apps.users import login_throttle, selectors
-from apps.users.interface import InvalidCredentials
-from apps.users.models import USERS_DB, User, normalize_email
+from apps.users.errors import EmailTaken, InvalidCredentials, RefreshTokenReused, TokenInvalid
+from apps.users.models import DB, User, normalize_email
 from apps.users.tokens import FAMILY_CLAIM, RefreshToken
 
 logger = logging.getLogger(__name__)
 
 
-class EmailTaken(Conflict):
-    code = "email_taken"
-    default_detail = "An account with this email already exists."
-
-
-class TokenInvalid(DomainError):
-    status = 401
-    code = "token_invalid"
-    default_detail = "The token is invalid, expired or revoked."
-
-
 def register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """The unique email column decides races: of parallel registrations one wins, the rest 409."""
     try:
-        with transaction.atomic(using=USERS_DB):
-            return User.objects.db_manager(USERS_DB).create_user(
+        with transaction.atomic(using=DB):
+            return User.objects.db_manager(DB).create_user(
                 email, password, first_name=first_name, last_name=last_name)
     except IntegrityError:
         raise EmailTaken() from None
@@ -57,7 +45,7 @@ def check_credentials(email: str, password: str) -> User:
     email = normalize_email(email)
     login_throttle.reserve_attempt(email)
     try:
-        user = User.objects.using(USERS_DB).filter(email=email).first()
+        user = User.objects.using(DB).filter(email=email).first()
         if user is None:
             make_password(password)  # the hashing work a real check would have done
             valid = False
@@ -74,16 +62,16 @@ def check_credentials(email: str, password: str) -> User:
 
 def log_in(email: str, password: str) -> dict[str, str]:
     user = check_credentials(email, password)
-    User.objects.using(USERS_DB).filter(pk=user.pk).update(last_login=timezone.now())
+    User.objects.using(DB).filter(pk=user.pk).update(last_login=timezone.now())
     return _token_pair(RefreshToken.for_user(user))
 
 
 def rotate_refresh_token(raw_refresh: str) -> dict[str, str]:
     """A new token pair for a valid refresh token, which is revoked. The claims are read afresh
     from the user row, so a demoted or deactivated user's refresh stops giving old rights."""
-    with _revoking_families_of_reused_tokens(), transaction.atomic(using=USERS_DB):
+    with _revoking_families_of_reused_tokens(), transaction.atomic(using=DB):
         refresh = _revoke(raw_refresh)
-        user = User.objects.using(USERS_DB).filter(
+        user = User.objects.using(DB).filter(
             pk=refresh.get(api_settings.USER_ID_CLAIM), is_active=True).first()
         if user is None:
             raise TokenInvalid()
@@ -92,18 +80,18 @@ def rotate_refresh_token(raw_refresh: str) -> dict[str, str]:
 
 def log_out(raw_refresh: str, user_id) -> None:
     """Revoke the caller's own refresh token."""
-    with _revoking_families_of_reused_tokens(), transaction.atomic(using=USERS_DB):
+    with _revoking_families_of_reused_tokens(), transaction.atomic(using=DB):
         refresh = _revoke(raw_refresh)
         if refresh.get(api_settings.USER_ID_CLAIM) != str(user_id):
             raise TokenInvalid()
 
 
 def update_user(user_id: UUID, **fields) -> User:
-    with transaction.atomic(using=USERS_DB):
+    with transaction.atomic(using=DB):
         user = selectors.get_user(user_id)
         for name, value in fields.items():
             setattr(user, name, value)
-        user.save(using=USERS_DB, update_fields=list(fields))  # only these columns are written
+        user.save(using=DB, update_fields=list(fields))  # only these columns are written
         return user
 
 
@@ -115,8 +103,8 @@ def deactivate_user(user_id: UUID) -> None:
 
 def deactivate_users(user_ids) -> int:
     """Deactivate several users at once (the admin's action); returns how many were active."""
-    with transaction.atomic(using=USERS_DB):
-        return User.objects.using(USERS_DB).filter(pk__in=user_ids, is_active=True).update(is_active=False)
+    with transaction.atomic(using=DB):
+        return User.objects.using(DB).filter(pk__in=user_ids, is_active=True).update(is_active=False)
 
 
 def _revoke(raw_refresh: str) -> RefreshToken:
@@ -127,22 +115,14 @@ def _revoke(raw_refresh: str) -> RefreshToken:
     except TokenError:
         raise TokenInvalid() from None
     # order_by("pk"): the model's default ordering joins the user table, which FOR UPDATE refuses.
-    outstanding = (OutstandingToken.objects.using(USERS_DB).select_for_update()
+    outstanding = (OutstandingToken.objects.using(DB).select_for_update()
                    .filter(jti=refresh[api_settings.JTI_CLAIM]).order_by("pk").first())
     if outstanding is None:
         raise TokenInvalid()
-    if BlacklistedToken.objects.using(USERS_DB).filter(token=outstanding).exists():
+    if BlacklistedToken.objects.using(DB).filter(token=outstanding).exists():
         raise RefreshTokenReused(refresh)
-    BlacklistedToken.objects.using(USERS_DB).create(token=outstanding)
+    BlacklistedToken.objects.using(DB).create(token=outstanding)
     return refresh
-
-
-class RefreshTokenReused(TokenInvalid):
-    """A revoked refresh token presented again: whoever holds its successors may be a thief."""
-
-    def __init__(self, refresh: RefreshToken):
-        super().__init__()
-        self.refresh = refresh
 
 
 @contextlib.contextmanager
@@ -154,11 +134,11 @@ def _revoking_families_of_reused_tokens():
         yield
     except RefreshTokenReused as reused:
         family = reused.refresh.get(FAMILY_CLAIM)
-        with transaction.atomic(using=USERS_DB):
-            live = OutstandingToken.objects.using(USERS_DB).filter(
+        with transaction.atomic(using=DB):
+            live = OutstandingToken.objects.using(DB).filter(
                 user_id=reused.refresh.get(api_settings.USER_ID_CLAIM), expires_at__gt=timezone.now(),
                 blacklistedtoken__isnull=True).order_by("pk")
-            BlacklistedToken.objects.using(USERS_DB).bulk_create(
+            BlacklistedToken.objects.using(DB).bulk_create(
                 [BlacklistedToken(token=token) for token in live
                  if family is not None and _family_of(token.token) == family],
                 ignore_conflicts=True)
@@ -192,7 +172,7 @@ def _send_receipts(payments: list[dict], *, subject: str, refund: bool) -> None:
     back and the events are retried."""
     # Refund events written before `user_id` was in their data have none.
     user_ids = {data["user_id"] for data in payments if data.get("user_id")}
-    users = User.objects.using(USERS_DB).in_bulk(user_ids)
+    users = User.objects.using(DB).in_bulk(user_ids)
     messages, unknown = [], []
     for data in payments:
         user = users.get(UUID(data["user_id"])) if data.get("user_id") else None

@@ -10,6 +10,7 @@ from types import ModuleType
 import grpc
 from django.conf import settings
 from google.protobuf.descriptor import ServiceDescriptor
+from google.protobuf.descriptor_pb2 import MethodOptions
 from google.protobuf.message import Message
 
 from apps.common.api.errors import ServiceUnavailable
@@ -28,12 +29,18 @@ _RETRY_POLICY = {
 }
 
 
+def retried_methods(service: ServiceDescriptor) -> list[str]:
+    """The RPCs the .proto gives an `idempotency_level` (NO_SIDE_EFFECTS or IDEMPOTENT): sending
+    one again after a lost answer cannot apply it twice."""
+    return [method.name for method in service.methods
+            if method.GetOptions().idempotency_level != MethodOptions.IDEMPOTENCY_UNKNOWN]
+
+
 class RemoteApp:
     app: str  # the app this client calls: the token's audience
     interface: ModuleType  # whose typed errors the client raises
     service: ServiceDescriptor
     stub_class: type
-    idempotent_methods: frozenset[str]  # RPC names that may be retried
     # RPCs that are slow by design get a longer deadline than GRPC_DEADLINE_SECONDS.
     deadline_factors: dict[str, float] = {}
 
@@ -90,7 +97,7 @@ class RemoteApp:
     def _channel(self) -> grpc.Channel:
         retry = {
             "name": [{"service": self.service.full_name, "method": name}
-                     for name in sorted(self.idempotent_methods)],
+                     for name in retried_methods(self.service)],
             "retryPolicy": _RETRY_POLICY,
         }
         options = [

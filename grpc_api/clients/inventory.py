@@ -2,14 +2,20 @@
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC
 from uuid import UUID
 
 from apps.common.api.errors import DomainError, ServiceUnavailable
 from apps.inventory import interface
-from apps.inventory.interface import Availability, PendingReservation, Reservation, StockEffects, StockLine
+from apps.inventory.interface import (
+    Availability,
+    PendingReservation,
+    ReservationInfo,
+    StockEffects,
+    StockLine,
+)
 from grpc_api.clients.base import RemoteApp
 from grpc_api.gen import inventory_pb2, inventory_pb2_grpc
+from grpc_api.serial import inventory as serial
 
 logger = logging.getLogger(__name__)
 
@@ -19,25 +25,20 @@ class Client(RemoteApp):
     interface = interface
     service = inventory_pb2.DESCRIPTOR.services_by_name["Inventory"]
     stub_class = inventory_pb2_grpc.InventoryStub
-    # Retrying the writes is safe too: each is idempotent on its `reference`, so a retry after a
-    # lost answer finds the first attempt's effect instead of applying it twice.
-    idempotent_methods = frozenset({
-        "Reserve", "Release", "ReceiveStock", "GetAvailability", "GetStockEffects",
-    })
 
     def reserve(
         self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
-    ) -> Reservation:
+    ) -> ReservationInfo:
         request = inventory_pb2.ReserveRequest(
-            reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
+            reference=reference, lines=serial.stock_line_messages(lines), ttl_seconds=ttl_seconds,
         )
-        return _reservation(self._call("Reserve", request))
+        return serial.reservation_info(self._call("Reserve", request))
 
     def begin_reserve(
         self, reference: str, lines: Sequence[StockLine], ttl_seconds: int | None = None,
     ) -> PendingReservation:
         request = inventory_pb2.ReserveRequest(
-            reference=reference, lines=_stock_lines(lines), ttl_seconds=ttl_seconds,
+            reference=reference, lines=serial.stock_line_messages(lines), ttl_seconds=ttl_seconds,
         )
         return ReservationInFlight(self, reference, self._start("Reserve", request))
 
@@ -46,30 +47,19 @@ class Client(RemoteApp):
 
     def receive_stock(self, reference: str, lines: Sequence[StockLine], reason: str) -> None:
         request = inventory_pb2.ReceiveStockRequest(
-            reference=reference, lines=_stock_lines(lines), reason=reason,
+            reference=reference, lines=serial.stock_line_messages(lines), reason=reason,
         )
         self._call("ReceiveStock", request)
 
     def get_availability(self, product_ids: Iterable[UUID]) -> dict[UUID, Availability]:
         request = inventory_pb2.GetAvailabilityRequest(product_ids=[str(pid) for pid in product_ids])
-        return {
-            UUID(item.product_id): Availability(
-                product_id=UUID(item.product_id), on_hand=item.on_hand, reserved=item.reserved,
-                available=item.available,
-            )
-            for item in self._call("GetAvailability", request).availability
-        }
+        answer = self._call("GetAvailability", request).availability
+        return {item.product_id: item for item in map(serial.availability, answer)}
 
     def get_stock_effects(self, references: Iterable[str]) -> dict[str, StockEffects]:
         request = inventory_pb2.GetStockEffectsRequest(references=list(references))
-        return {
-            item.reference: StockEffects(
-                reference=item.reference,
-                reservation=item.reservation if item.HasField("reservation") else None,
-                restocked=item.restocked,
-            )
-            for item in self._call("GetStockEffects", request).effects
-        }
+        answer = self._call("GetStockEffects", request).effects
+        return {item.reference: item for item in map(serial.stock_effects, answer)}
 
 
 class ReservationInFlight:
@@ -80,8 +70,8 @@ class ReservationInFlight:
         self.reference = reference
         self.answer = answer
 
-    def result(self) -> Reservation:
-        return _reservation(self.answer())
+    def result(self) -> ReservationInfo:
+        return serial.reservation_info(self.answer())
 
     def discard(self) -> None:
         # Wait for the answer first: a release that overtook the Reserve would find nothing.
@@ -94,16 +84,3 @@ class ReservationInFlight:
         except ServiceUnavailable:
             logger.warning("could not release reservation %s; it will expire", self.reference)
 
-
-def _reservation(reservation: inventory_pb2.Reservation) -> Reservation:
-    return Reservation(
-        reference=reservation.reference,
-        status=reservation.status,
-        lines=tuple(StockLine(UUID(line.product_id), line.quantity) for line in reservation.lines),
-        expires_at=reservation.expires_at.ToDatetime(tzinfo=UTC),
-    )
-
-
-def _stock_lines(lines: Sequence[StockLine]) -> list[inventory_pb2.StockLine]:
-    return [inventory_pb2.StockLine(product_id=str(line.product_id), quantity=line.quantity)
-            for line in lines]

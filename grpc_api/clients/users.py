@@ -6,6 +6,7 @@ from apps.users import interface
 from apps.users.interface import UserInfo
 from grpc_api.clients.base import RemoteApp
 from grpc_api.gen import users_pb2, users_pb2_grpc
+from grpc_api.serial import users as serial
 
 
 class Client(RemoteApp):
@@ -13,21 +14,12 @@ class Client(RemoteApp):
     interface = interface
     service = users_pb2.DESCRIPTOR.services_by_name["Users"]
     stub_class = users_pb2_grpc.UsersStub
-    # Authenticate is not retried: a failed attempt counts towards the login throttle.
-    idempotent_methods = frozenset({"GetUser"})
     # Password hashing (Argon2) is slow on purpose.
     deadline_factors = {"Authenticate": 5}
 
     def get_user(self, user_id: UUID) -> UserInfo:
-        return _user_info(self._call("GetUser", users_pb2.GetUserRequest(user_id=str(user_id))))
+        return serial.user_info(self._call("GetUser", users_pb2.GetUserRequest(user_id=str(user_id))))
 
     def authenticate(self, email: str, password: str) -> UserInfo:
         request = users_pb2.AuthenticateRequest(email=email, password=password)
-        return _user_info(self._call("Authenticate", request))
-
-
-def _user_info(user: users_pb2.User) -> UserInfo:
-    return UserInfo(
-        id=UUID(user.id), email=user.email, first_name=user.first_name, last_name=user.last_name,
-        is_staff=user.is_staff, is_active=user.is_active,
-    )
+        return serial.user_info(self._call("Authenticate", request))

@@ -24,13 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0eproducts.proto\x12\x10shop.products.v1\")\n\x12GetProductsRequest\x12\x13\n\x0bproduct_ids\x18\x01 \x03(\t\"d\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\"B\n\x13GetProductsResponse\x12+\n\x08products\x18\x01 \x03(\x0b\x32\x19.shop.products.v1.Product2f\n\x08Products\x12Z\n\x0bGetProducts\x12$.shop.products.v1.GetProductsRequest\x1a%.shop.products.v1.GetProductsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0eproducts.proto\x12\x10shop.products.v1\")\n\x12GetProductsRequest\x12\x13\n\x0bproduct_ids\x18\x01 \x03(\t\"d\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\"B\n\x13GetProductsResponse\x12+\n\x08products\x18\x01 \x03(\x0b\x32\x19.shop.products.v1.Product2k\n\x08Products\x12_\n\x0bGetProducts\x12$.shop.products.v1.GetProductsRequest\x1a%.shop.products.v1.GetProductsResponse\"\x03\x90\x02\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'products_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_PRODUCTS'].methods_by_name['GetProducts']._loaded_options = None
+  _globals['_PRODUCTS'].methods_by_name['GetProducts']._serialized_options = b'\220\002\001'
   _globals['_GETPRODUCTSREQUEST']._serialized_start=36
   _globals['_GETPRODUCTSREQUEST']._serialized_end=77
   _globals['_PRODUCT']._serialized_start=79
@@ -38,5 +40,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPRODUCTSRESPONSE']._serialized_start=181
   _globals['_GETPRODUCTSRESPONSE']._serialized_end=247
   _globals['_PRODUCTS']._serialized_start=249
-  _globals['_PRODUCTS']._serialized_end=351
+  _globals['_PRODUCTS']._serialized_end=356
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class ProductsStub:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,7 +43,8 @@ class ProductsStub:
 
 
 class ProductsServicer:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     def GetProducts(self, request, context):
         """Unknown ids are absent from the answer.
@@ -68,7 +70,8 @@ def add_ProductsServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Products:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     @staticmethod
     def GetProducts(request,

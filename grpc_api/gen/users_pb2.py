@@ -24,13 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0busers.proto\x12\rshop.users.v1\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"6\n\x13\x41uthenticateRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"m\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\x10\n\x08is_staff\x18\x05 \x01(\x08\x12\x11\n\tis_active\x18\x06 \x01(\x08\x32\x8f\x01\n\x05Users\x12=\n\x07GetUser\x12\x1d.shop.users.v1.GetUserRequest\x1a\x13.shop.users.v1.User\x12G\n\x0c\x41uthenticate\x12\".shop.users.v1.AuthenticateRequest\x1a\x13.shop.users.v1.Userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0busers.proto\x12\rshop.users.v1\"!\n\x0eGetUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"6\n\x13\x41uthenticateRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"m\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\x10\n\x08is_staff\x18\x05 \x01(\x08\x12\x11\n\tis_active\x18\x06 \x01(\x08\x32\x94\x01\n\x05Users\x12\x42\n\x07GetUser\x12\x1d.shop.users.v1.GetUserRequest\x1a\x13.shop.users.v1.User\"\x03\x90\x02\x01\x12G\n\x0c\x41uthenticate\x12\".shop.users.v1.AuthenticateRequest\x1a\x13.shop.users.v1.Userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'users_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_USERS'].methods_by_name['GetUser']._loaded_options = None
+  _globals['_USERS'].methods_by_name['GetUser']._serialized_options = b'\220\002\001'
   _globals['_GETUSERREQUEST']._serialized_start=30
   _globals['_GETUSERREQUEST']._serialized_end=63
   _globals['_AUTHENTICATEREQUEST']._serialized_start=65
@@ -38,5 +40,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USER']._serialized_start=121
   _globals['_USER']._serialized_end=230
   _globals['_USERS']._serialized_start=233
-  _globals['_USERS']._serialized_end=376
+  _globals['_USERS']._serialized_end=381
 # @@protoc_insertion_point(module_scope)

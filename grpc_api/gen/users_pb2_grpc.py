@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class UsersStub:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -47,7 +48,8 @@ class UsersStub:
 
 
 class UsersServicer:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     def GetUser(self, request, context):
         """NOT_FOUND (code "not_found") for an unknown id.
@@ -58,7 +60,7 @@ class UsersServicer:
 
     def Authenticate(self, request, context):
         """UNAUTHENTICATED (code "invalid_credentials") for an unknown email, a wrong password or an
-        inactive account alike.
+        inactive account alike. Not retried: a failed attempt counts towards the login throttle.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -86,7 +88,8 @@ def add_UsersServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Users:
-    """Missing associated documentation comment in .proto file."""
+    """`idempotency_level` marks the RPCs a client may retry (grpc_api/clients/base.py).
+    """
 
     @staticmethod
     def GetUser(request,

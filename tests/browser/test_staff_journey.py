@@ -137,7 +137,7 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     assert (stock["on_hand"], stock["available"]) == (8, 8)
 
     # The ledger names the refund's actor.
-    page.goto(f"/admin/inventory/stockadjustment/?q={sku}&kind__exact=refund")
+    page.goto(f"/admin/inventory/ledgerentry/?q={sku}&kind__exact=refund")
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
     cells = {cell.inner_text().strip() for cell in row.query_selector_all("td")}
     assert {"Refund", "3", "Pruning shears", staff.email} <= cells

@@ -16,7 +16,7 @@ from apps.common.events.envelope import CloudEvent, kafka_message, new_event
 from apps.common.models import DeadLetter
 from apps.inventory import services
 from apps.inventory.interface import StockLine
-from apps.inventory.models import Reservation, StockAdjustment, StockRecord
+from apps.inventory.models import LedgerEntry, Reservation, StockRecord
 from apps.payments.event_types import Item, PurchaseCompleted
 from tests.events.conftest import (
     caught_up,
@@ -163,7 +163,7 @@ def test_a_batch_of_100_costs_under_0_2_transactions_and_0_02_offset_commits_per
             kafka_broker.bootstrap_servers, "shop-inventory", "payments.events"), what="500 sales")
     transactions = _transactions("inventory", leftover) - before
 
-    assert StockAdjustment.objects.filter(kind="sale", stock_id__in=products).count() == 500
+    assert LedgerEntry.objects.filter(kind="sale", stock_id__in=products).count() == 500
     assert Reservation.objects.filter(reference__in=[str(s.payment_id) for s in sales],
                                       status="committed").count() == 500
     print(f"per event: {transactions / 500:.3f} transactions, {consumer.stats.offset_commits / 500:.3f} "
@@ -307,7 +307,7 @@ def test_drill_the_inventory_database_cut_for_10_s_delays_sales_and_loses_none(k
 
     assert "event(s) wait after OperationalError" in consumer.log()
     assert not DeadLetter.objects.exists()
-    sold = StockAdjustment.objects.filter(stock_id=product_id, kind="sale")
+    sold = LedgerEntry.objects.filter(stock_id=product_id, kind="sale")
     assert sorted(sold.values_list("reference", flat=True)) == sorted(references)  # each exactly once
     assert not Reservation.objects.filter(reference__in=references, status="active").exists()
     record = StockRecord.objects.get(product_id=product_id)

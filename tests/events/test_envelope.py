@@ -22,8 +22,8 @@ from apps.common.events.outbox import emit
 from apps.common.events.relay import relay_outbox
 from apps.inventory import services
 from apps.inventory.interface import StockLine
-from apps.inventory.models import Reservation, StockAdjustment
-from apps.payments.event_types import Item, PurchaseCompleted, Refunded
+from apps.inventory.models import LedgerEntry, Reservation
+from apps.payments.event_types import Item, PaymentRefunded, PurchaseCompleted
 from tests.events.conftest import produce, read_topic, running_consumer, wait_until
 from tests.support.kafka import KafkaBroker
 
@@ -53,8 +53,8 @@ def test_every_message_the_relay_produces_parses_with_the_sdk_auto_detection(kaf
             for payment_id in payments:
                 emit("payments", PurchaseCompleted.TYPE, _purchase(payment_id, product_id).to_data(),
                      key=str(payment_id))
-            refund = Refunded(payments[0], (Item(product_id, 1, Decimal("5.00")),), restock=True)
-            emit("payments", Refunded.TYPE, refund.to_data(), key=str(payments[0]))
+            refund = PaymentRefunded(payments[0], (Item(product_id, 1, Decimal("5.00")),), restock=True)
+            emit("payments", PaymentRefunded.TYPE, refund.to_data(), key=str(payments[0]))
         assert relay_outbox("payments") == 6
         assert relay_outbox("inventory") == 1
 
@@ -116,5 +116,5 @@ def test_the_consumer_applies_binary_and_structured_mode_alike(kafka_settings, k
                                                       status="committed").count() == 2,
                    what="both sales")
 
-    sales = StockAdjustment.objects.filter(stock_id=product_id, kind="sale")
+    sales = LedgerEntry.objects.filter(stock_id=product_id, kind="sale")
     assert sorted(sales.values_list("reference", flat=True)) == sorted([str(binary), str(structured)])

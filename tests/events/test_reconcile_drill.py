@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from apps.common.events import kafka
-from apps.inventory.models import Reservation, StockAdjustment
+from apps.inventory.models import LedgerEntry, Reservation
 from apps.payments.tests.conftest import (  # noqa: F401 (fixtures)
     availability,
     make_product,
@@ -63,7 +63,7 @@ def test_sales_lost_with_the_broker_come_back_exactly_once_after_one_reconciliat
         broker.stop()
         kafka.close_clients()
 
-    sales = Counter(StockAdjustment.objects.using("inventory").filter(kind="sale", reference__in=payment_ids)
+    sales = Counter(LedgerEntry.objects.using("inventory").filter(kind="sale", reference__in=payment_ids)
                     .values_list("reference", flat=True))
     assert sales == dict.fromkeys(payment_ids, 1)
     assert set(Reservation.objects.using("inventory").filter(reference__in=payment_ids)

@@ -8,7 +8,16 @@ import pytest
 
 from apps.common.api.errors import DomainError
 from apps.inventory import services
-from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockEffects, StockLine
+from apps.inventory.interface import (
+    Availability,
+    InsufficientStock,
+    InvalidQuantity,
+    ReservationInfo,
+    StockEffects,
+    StockLine,
+)
+from apps.products import interface as products_interface
+from grpc_api.clients.inventory import Client
 from tests.grpc.conftest import grpc_db
 
 pytestmark = grpc_db
@@ -34,7 +43,7 @@ class TestInventory:
         inventory_api.receive_stock("delivery-1", [StockLine(first, 5), StockLine(second, 2)], "seed")
         before = datetime.now(UTC)
         reservation = inventory_api.reserve("pay-1", [StockLine(first, 3), StockLine(second, 2)], 120)
-        assert isinstance(reservation, Reservation)
+        assert isinstance(reservation, ReservationInfo)
         assert (reservation.reference, reservation.status) == ("pay-1", "active")
         assert sorted(reservation.lines, key=lambda line: line.quantity) == [
             StockLine(second, 2), StockLine(first, 3),
@@ -66,10 +75,14 @@ class TestInventory:
         assert error.extra == {"product_id": str(scarce), "available": 1}
         assert inventory_api.get_availability([plenty])[plenty].available == 10
 
-    def test_an_error_the_interface_does_not_declare_keeps_its_code_and_status(self, inventory_api):
-        with pytest.raises(DomainError) as raised:
-            inventory_api.reserve("pay-1", [])
-        assert (raised.value.status, raised.value.code) == (400, "invalid_quantity")
+    def test_a_bad_quantity_is_the_interfaces_own_error_and_reserves_nothing(self, inventory_api):
+        product = uuid4()
+        inventory_api.receive_stock("delivery-1", [StockLine(product, 5)], "seed")
+        for lines in ([], [StockLine(product, 0)]):
+            with pytest.raises(InvalidQuantity) as raised:
+                inventory_api.reserve("pay-1", lines)
+            assert (raised.value.status, raised.value.code) == (400, "invalid_quantity")
+        assert inventory_api.get_availability([product])[product].available == 5
 
     def test_stock_effects_say_what_inventory_did_for_each_payment(self, inventory_api):
         product = uuid4()
@@ -90,3 +103,13 @@ class TestInventory:
             "unknown": StockEffects("unknown", reservation=None, restocked=False),
         }
         assert inventory_api.get_stock_effects([]) == {}
+
+
+def test_an_error_the_calling_interface_does_not_declare_keeps_its_code_and_status(grpc_server):
+    class Undeclaring(Client):
+        interface = products_interface  # declares no errors of its own
+
+    with pytest.raises(DomainError) as raised:
+        Undeclaring(grpc_server.address).reserve("pay-1", [])
+    assert type(raised.value) is DomainError
+    assert (raised.value.status, raised.value.code) == (400, "invalid_quantity")

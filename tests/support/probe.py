@@ -65,17 +65,18 @@ def effects(event_id=None) -> dict[str, int]:
 
 def install() -> dict:
     """Add the probe handler to inventory's HANDLERS; return the previous HANDLERS to restore."""
+    name = "apps.inventory.handlers"
     try:
-        module = import_module("apps.inventory.events")
+        module = import_module(name)
     except ModuleNotFoundError:
-        module = sys.modules.setdefault("apps.inventory.events", types.ModuleType("apps.inventory.events"))
+        module = sys.modules.setdefault(name, types.ModuleType(name))
     previous = getattr(module, "HANDLERS", {})
     module.HANDLERS = {**previous, Probe: handle_probes}
     return previous
 
 
 def uninstall(previous: dict) -> None:
-    sys.modules["apps.inventory.events"].HANDLERS = previous
+    sys.modules["apps.inventory.handlers"].HANDLERS = previous
 
 
 class ProbeConfig(AppConfig):

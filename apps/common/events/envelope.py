@@ -8,7 +8,7 @@ read in either mode (the SDK's auto-detection: `ce_` headers mean binary mode).
 The contract: each publishing app declares its event types in `apps/<app>/event_types.py` as
 frozen dataclasses deriving from `EventData`, with a `TYPE` constant and `to_data()` /
 `from_data()`. The publisher emits through them; a consumer declares
-`HANDLERS = {EventDataClass: handler}` in `apps/<app>/events.py`. A handler receives a list of
+`HANDLERS = {EventDataClass: handler}` in `apps/<app>/handlers.py`. A handler receives a list of
 `Received` events of its type, in partition order, writes only to its own app's database, and
 runs inside that database's transaction together with the records that make it idempotent (see
 `apps.common.events.outbox.apply_events`).
@@ -187,7 +187,7 @@ def is_declared(event_type: str) -> bool:
 
 def handlers_for(app: str) -> dict[str, tuple[type[EventData], Handler]]:
     """`app`'s handlers by event type name: (the type's data class, the handler)."""
-    module = _module(f"apps.{app}.events")
+    module = _module(f"apps.{app}.handlers")
     handlers = getattr(module, "HANDLERS", {}) if module is not None else {}
     return {event_class.TYPE: (event_class, handler) for event_class, handler in handlers.items()}
 

@@ -1,9 +1,8 @@
 from rest_framework import serializers
 
-from apps.inventory.models import StockAdjustment
-
-# Bounds of the database's integer columns, so no input can overflow them into a 500.
-MAX_QUANTITY = 2**31 - 1
+from apps.inventory import services
+from apps.inventory.errors import ZeroAdjustment
+from apps.inventory.models import MAX_UNITS, LedgerEntry
 
 
 class PublicStockSerializer(serializers.Serializer):
@@ -31,17 +30,18 @@ class StockSerializer(PublicStockSerializer):
 
 
 class ThresholdInputSerializer(serializers.Serializer):
-    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_QUANTITY)
+    low_stock_threshold = serializers.IntegerField(min_value=0, max_value=MAX_UNITS)
 
 
 class AdjustmentInputSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(min_value=-MAX_QUANTITY, max_value=MAX_QUANTITY)
+    delta = serializers.IntegerField(min_value=-MAX_UNITS, max_value=MAX_UNITS)
     reason = serializers.CharField(max_length=255)
 
     def validate_delta(self, value):
-        if value == 0:
-            raise serializers.ValidationError("An adjustment must change stock: delta cannot be 0.")
-        return value
+        try:
+            return services.check_delta(value)
+        except ZeroAdjustment as error:
+            raise serializers.ValidationError(error.detail) from None
 
 
 class AdjustmentSerializer(serializers.ModelSerializer):
@@ -50,7 +50,7 @@ class AdjustmentSerializer(serializers.ModelSerializer):
         help_text="The staff user's e-mail (adjustments, refunds from the admin); else null.")
 
     class Meta:
-        model = StockAdjustment
+        model = LedgerEntry
         fields = ["id", "product_id", "kind", "delta", "reason", "reference", "actor_id", "actor_email",
                   "on_hand_after", "created_at"]
         read_only_fields = fields

@@ -2,12 +2,11 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
-from apps.common.api.permissions import IsStaff
+from apps.common.api.permissions import IsStaff, StaffWritesMixin, is_staff
 from apps.inventory import selectors, services
 from apps.inventory.rest.serializers import (
     AdjustmentInputSerializer,
@@ -22,14 +21,7 @@ from apps.inventory.rest.serializers import (
 INSUFFICIENT_STOCK = problem("`insufficient_stock`: `on_hand + delta` would fall below `reserved` or 0.")
 
 
-def _is_staff(request) -> bool:
-    return IsStaff().has_permission(request, None)
-
-
-class StockView(APIView):
-    def get_permissions(self):
-        return [AllowAny()] if self.request.method == "GET" else [IsStaff()]
-
+class StockView(StaffWritesMixin, APIView):
     @extend_schema(
         summary="Available units of a product",
         description="Anyone gets `{product_id, available}`; staff also get `on_hand`, `reserved` and "
@@ -37,7 +29,7 @@ class StockView(APIView):
         responses={200: StockSerializer},
     )
     def get(self, request, product_id: UUID):
-        serializer = StaffStockSerializer if _is_staff(request) else PublicStockSerializer
+        serializer = StaffStockSerializer if is_staff(request) else PublicStockSerializer
         return Response(serializer(selectors.stock_record(product_id)).data)
 
     @extend_schema(

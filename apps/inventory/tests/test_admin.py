@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
-from apps.inventory.models import StockAdjustment, StockRecord
+from apps.inventory.models import LedgerEntry, StockRecord
 from apps.inventory.tests.conftest import stock_of, stock_up
 from apps.products.event_types import ProductChanged
 
@@ -82,7 +82,7 @@ def test_the_adjust_action_asks_for_delta_and_reason_then_writes_the_ledger(admi
     assert "Adjust stock: 1 product(s) changed." in messages
     assert any(str(second) in message and "Cannot remove" in message for message in messages)
     assert (stock_of(first).on_hand, stock_of(second).on_hand) == (3, 1)
-    entry = StockAdjustment.objects.using("inventory").get(stock_id=first, kind="adjustment")
+    entry = LedgerEntry.objects.using("inventory").get(stock_id=first, kind="adjustment")
     assert (entry.delta, entry.reason, entry.actor_id) == (-2, "stocktake", admin_browser.user.pk)
 
 
@@ -106,7 +106,7 @@ def test_staff_stock_a_product_inventory_has_not_seen(admin_browser, staff_clien
     assert response.status_code == 302, response.context["adminform"].form.errors
     record = stock_of(product_id)
     assert (record.on_hand, record.reserved, record.sku, record.name) == (12, 0, "RAKE-1", "Rake")
-    entry = StockAdjustment.objects.using("inventory").get(stock_id=product_id)
+    entry = LedgerEntry.objects.using("inventory").get(stock_id=product_id)
     assert (entry.kind, entry.delta, entry.reason, entry.actor_id, entry.actor_email) == (
         "adjustment", 12, "first delivery", admin_browser.user.pk, "boss@example.com")
 
@@ -136,7 +136,7 @@ def test_stock_and_ledger_are_listed_and_searched_by_sku_and_name(admin_browser)
         assert [row.product_id for row in rows] == [rake], term
     low = admin_browser.get(CHANGELIST, {"low_stock": "yes"}).context["cl"].result_list
     assert [row.product_id for row in low] == [hoe]  # never stocked, so low
-    ledger = admin_browser.get("/admin/inventory/stockadjustment/", {"q": "rake"})
+    ledger = admin_browser.get("/admin/inventory/ledgerentry/", {"q": "rake"})
     assert [entry.stock_id for entry in ledger.context["cl"].result_list] == [rake]
     assert "Leaf rake" in ledger.text and "boss@example.com" in ledger.text
 

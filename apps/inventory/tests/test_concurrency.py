@@ -10,7 +10,7 @@ from django.db import connections
 
 from apps.inventory import interface, services
 from apps.inventory.interface import InsufficientStock, StockLine
-from apps.inventory.models import Reservation, StockAdjustment
+from apps.inventory.models import LedgerEntry, Reservation
 from apps.inventory.tests.conftest import stock_of, stock_up
 
 pytestmark = pytest.mark.django_db(databases=["inventory"], transaction=True)
@@ -48,7 +48,7 @@ def test_fifty_buyers_racing_for_ten_units_get_exactly_ten():
 
     results = run_together([buy(index) for index in range(50)])
 
-    reservations = [result for result in results if isinstance(result, interface.Reservation)]
+    reservations = [result for result in results if isinstance(result, interface.ReservationInfo)]
     refusals = [result for result in results if isinstance(result, InsufficientStock)]
     assert len(reservations) == 10
     assert len(refusals) == 40
@@ -108,4 +108,4 @@ def test_the_same_sale_committed_concurrently_changes_stock_once():
     assert results == [None] * 10
     record = stock_of(product_id)
     assert (record.on_hand, record.reserved) == (96, 0)
-    assert StockAdjustment.objects.using("inventory").filter(kind="sale", reference=reference).count() == 1
+    assert LedgerEntry.objects.using("inventory").filter(kind="sale", reference=reference).count() == 1

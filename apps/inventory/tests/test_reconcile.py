@@ -7,7 +7,7 @@ from django.db import connections
 
 from apps.inventory import interface
 from apps.inventory.interface import StockLine
-from apps.inventory.models import OutboxEvent, StockAdjustment
+from apps.inventory.models import LedgerEntry, OutboxEvent
 from apps.inventory.tests.conftest import stock_of, stock_up
 from tests.support.processes import database_env, manage
 
@@ -36,10 +36,10 @@ def output_of(*args, capsys):
 class TestReconcile:
     def test_no_drift_reports_so_and_changes_nothing(self, capsys):
         stock_up([3, 4])
-        before = StockAdjustment.objects.using(DB).count()
+        before = LedgerEntry.objects.using(DB).count()
         out, error = output_of(capsys=capsys)
         assert error is None and "No drift in 2 stock record(s)." in out
-        assert StockAdjustment.objects.using(DB).count() == before
+        assert LedgerEntry.objects.using(DB).count() == before
 
     def test_drift_is_reported_in_a_table_and_left_alone_without_fix(self, capsys):
         counted, held, untouched = stock_up([10, 8, 5])
@@ -65,7 +65,7 @@ class TestReconcile:
         assert error is None and "Fixed 2 drifted stock record(s)." in out
         assert (stock_of(counted).on_hand, stock_of(counted).reserved) == (10, 0)
         assert (stock_of(held).on_hand, stock_of(held).reserved) == (8, 3)
-        entry = StockAdjustment.objects.using(DB).filter(stock_id=counted).order_by("-created_at").first()
+        entry = LedgerEntry.objects.using(DB).filter(stock_id=counted).order_by("-created_at").first()
         assert (entry.kind, entry.delta, entry.on_hand_after) == ("adjustment", 0, 10)
         assert entry.reason == "reconcile: on_hand 25 -> 10, reserved 0 -> 0"
         changed = [row.payload["data"] for row in OutboxEvent.objects.using(DB)
@@ -73,10 +73,10 @@ class TestReconcile:
         assert {(data["product_id"], data["on_hand"], data["reserved"], data["available"])
                 for data in changed} == {(str(counted), 10, 0, 10), (str(held), 8, 3, 5)}
 
-        ledger_size = StockAdjustment.objects.using(DB).count()
+        ledger_size = LedgerEntry.objects.using(DB).count()
         out, error = output_of("--fix", capsys=capsys)
         assert error is None and "No drift in 2 stock record(s)." in out
-        assert StockAdjustment.objects.using(DB).count() == ledger_size
+        assert LedgerEntry.objects.using(DB).count() == ledger_size
 
     def test_a_ledger_short_of_the_reservations_is_not_fixed(self, capsys):
         [product] = stock_up(5)

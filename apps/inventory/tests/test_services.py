@@ -13,14 +13,15 @@ from django.utils import timezone
 from apps.common.events.envelope import new_event
 from apps.common.events.outbox import apply_event, apply_events, is_transient
 from apps.inventory import interface, services, tasks
-from apps.inventory.interface import InsufficientStock, StockLine
+from apps.inventory.errors import InsufficientStock, InvalidQuantity
+from apps.inventory.interface import StockLine
 from apps.inventory.models import (
+    LedgerEntry,
     OutboxEvent,
     ProcessedEvent,
     Reservation,
     ReservationLine,
     SaleShortfall,
-    StockAdjustment,
     StockRecord,
 )
 from apps.inventory.tests.conftest import stock_of, stock_up
@@ -30,7 +31,7 @@ DB = "inventory"
 
 
 def ledger(product_id, **filters):
-    return StockAdjustment.objects.using(DB).filter(stock_id=product_id, **filters)
+    return LedgerEntry.objects.using(DB).filter(stock_id=product_id, **filters)
 
 
 def stock_events(product_id):
@@ -115,7 +116,7 @@ def test_repeated_lines_of_one_product_are_reserved_together():
 @pytest.mark.parametrize("quantity", [0, -1])
 def test_quantities_must_be_positive(quantity):
     [product_id] = stock_up(5)
-    with pytest.raises(services.InvalidQuantity):
+    with pytest.raises(InvalidQuantity):
         interface.reserve(pay(1), [StockLine(product_id, quantity)])
 
 
@@ -293,7 +294,7 @@ def test_receiving_stock_for_a_catalogue_takes_a_few_queries_per_thousand_produc
     assert len(queries) <= 25
     assert StockRecord.objects.using(DB).aggregate(total=Sum("on_hand"))["total"] == 9000
     assert OutboxEvent.objects.using(DB).filter(type="inventory.stock_changed").count() == 3000
-    assert StockAdjustment.objects.using(DB).filter(kind="receipt", reference="seed").count() == 3000
+    assert LedgerEntry.objects.using(DB).filter(kind="receipt", reference="seed").count() == 3000
 
 
 # --- adjustments, ledger, events -----------------------------------------------------------------

@@ -12,10 +12,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from apps.payments.errors import PaymentDeclined, PaymentProviderError
-from apps.payments.models import SandboxCharge
+from apps.payments.models import DB, SandboxCharge
 from apps.payments.providers import Charge, Refund
 
-DB = "payments"
 SUCCEEDING_TOKENS = {"tok_visa"}
 DECLINED_TOKEN = "tok_chargeDeclined"
 PROCESSING_ERROR_TOKEN = "tok_processingError"

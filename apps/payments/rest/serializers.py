@@ -3,12 +3,12 @@ from rest_framework import serializers
 from apps.payments.models import Payment, PaymentItem
 
 MAX_LINES = 100
-MAX_QUANTITY = 1000
+MAX_UNITS_PER_LINE = 1000
 
 
 class PurchaseItemInputSerializer(serializers.Serializer):
     product_id = serializers.UUIDField()
-    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS_PER_LINE)
 
 
 class PaymentMethodInputSerializer(serializers.Serializer):

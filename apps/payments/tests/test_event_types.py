@@ -7,7 +7,7 @@ import pytest
 
 from apps.common.events.envelope import EventData, InvalidEvent, declared_types, handlers_for
 from apps.common.events.outbox import outbox_model
-from apps.payments.event_types import PurchaseCompleted, Refunded
+from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
 from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 from config.service_apps import DOMAIN_APPS
 
@@ -28,7 +28,7 @@ def test_every_handler_handles_a_declared_event_type(app):
 
 
 def test_a_handler_of_an_undeclared_type_fails_the_check(monkeypatch):
-    events = import_module("apps.inventory.events")
+    events = import_module("apps.inventory.handlers")
 
     class Undeclared(PurchaseCompleted):  # looks like a payments event, declared nowhere
         TYPE = "payments.undeclared"
@@ -46,7 +46,8 @@ def test_every_emitted_payload_round_trips_through_its_declared_type(shopper, st
     assert refund.status_code == 200, refund.json()
 
     rows = [*outbox_model("payments").objects.all(), *outbox_model("inventory").objects.all()]
-    assert {row.type for row in rows} == {PurchaseCompleted.TYPE, Refunded.TYPE, "inventory.stock_changed"}
+    expected = {PurchaseCompleted.TYPE, PaymentRefunded.TYPE, "inventory.stock_changed"}
+    assert {row.type for row in rows} == expected
     for row in rows:
         event_class = declared_types(row.type.split(".", 1)[0])[row.type]
         typed = event_class.from_data(row.payload["data"])
@@ -63,4 +64,4 @@ def test_every_emitted_payload_round_trips_through_its_declared_type(shopper, st
 ])
 def test_from_data_refuses_what_does_not_fit(data):
     with pytest.raises(InvalidEvent):
-        Refunded.from_data(data)
+        PaymentRefunded.from_data(data)

@@ -14,12 +14,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
-from apps.common.api.permissions import IsStaff
+from apps.common.api.permissions import StaffWritesMixin, is_staff
 from apps.products import catalogue_cache, selectors, services
 from apps.products.rest.serializers import (
     CategoryCreateSerializer,
@@ -40,10 +39,6 @@ IF_NONE_MATCH = OpenApiParameter(
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the `ETag` in `If-None-Match` is current.")
 
 
-def _is_staff(request: Request) -> bool:
-    return bool(request.user and request.user.is_staff)
-
-
 def _public(request: Request, entry: catalogue_cache.Entry) -> HttpResponse:
     """A cached catalogue response as stored, or 304 when the client holds it already. Shared
     caches may keep it briefly; `Vary: Authorization` keeps staff views apart (and responses to
@@ -62,11 +57,6 @@ def _client_holds(request: Request, etag: str) -> bool:
     """If-None-Match compares weakly (RFC 9110): `W/"x"` matches `"x"`; `*` matches any."""
     tags = {tag.removeprefix("W/") for tag in parse_etags(request.headers.get("If-None-Match", ""))}
     return etag in tags or "*" in tags
-
-
-class StaffWritesMixin:
-    def get_permissions(self):
-        return [AllowAny()] if self.request.method == "GET" else [IsStaff()]
 
 
 class CategoryListView(StaffWritesMixin, GenericAPIView):
@@ -109,7 +99,7 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
     def get(self, request):
         params = ProductFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
-        if _is_staff(request):
+        if is_staff(request):
             page = self.paginate_queryset(selectors.product_list(params.filters(), staff=True))
             return self.get_paginated_response(ProductSerializer(page, many=True).data)
 
@@ -150,7 +140,7 @@ class ProductDetailView(StaffWritesMixin, GenericAPIView):
                    parameters=[IF_NONE_MATCH],
                    responses={200: ProductSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND})
     def get(self, request, product_id: UUID):
-        if _is_staff(request):
+        if is_staff(request):
             return Response(self._render(product_id, staff=True))
         return _public(request, catalogue_cache.cached(
             f"detail:{product_id}", lambda _count: self._render(product_id, staff=False)))

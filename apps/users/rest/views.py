@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 from apps.common.api.openapi import NOT_AUTHENTICATED, PERMISSION_DENIED, VALIDATION_ERROR, problem
 from apps.common.api.permissions import IsStaff
 from apps.users import selectors, services
-from apps.users.interface import UserNotFound
+from apps.users.errors import TokenInvalid, UserNotFound
 from apps.users.rest.serializers import (
     CredentialsSerializer,
     ProfileUpdateSerializer,
@@ -123,9 +123,9 @@ class MeView(APIView):
         try:
             user = selectors.get_user(request.user.id)
         except UserNotFound:
-            raise services.TokenInvalid("The account of this token no longer exists.") from None
+            raise TokenInvalid("The account of this token no longer exists.") from None
         if not user.is_active:
-            raise services.TokenInvalid("The account of this token is deactivated.")
+            raise TokenInvalid("The account of this token is deactivated.")
         return user
 
 

@@ -6,7 +6,7 @@ from django.db import connections
 from apps.common.management.progress import progress
 from apps.inventory.interface import StockLine, receive_stock
 from apps.products import demo_catalogue, services
-from apps.products.models import Product
+from apps.products.models import DB, Product
 from config.service_apps import is_served
 
 
@@ -40,9 +40,9 @@ class Command(BaseCommand):
                     services.create_products_in_bulk(new)
                     created += len(new)
                 bar.update(len(numbers))
-        if created and connections["products"].vendor == "postgresql":
+        if created and connections[DB].vendor == "postgresql":
             # Fresh planner statistics, so the first queries after a large seed use the indexes.
-            with connections["products"].cursor() as cursor:
+            with connections[DB].cursor() as cursor:
                 cursor.execute("ANALYZE products_product")
         self.stdout.write(self.style.SUCCESS(
             f"Demo catalogue: {len(leaves)} leaf categories, {created} products added, "

@@ -2,7 +2,7 @@
 the shoppers' e-mail addresses)."""
 
 from apps.common.events.envelope import Received
-from apps.payments.event_types import PurchaseCompleted, Refunded
+from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
 from apps.users import services
 
 
@@ -10,11 +10,11 @@ def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
     services.send_purchase_receipts([event.data.to_data() for event in events])
 
 
-def on_refunded(events: list[Received[Refunded]]) -> None:
+def on_refunded(events: list[Received[PaymentRefunded]]) -> None:
     services.send_refund_receipts([event.data.to_data() for event in events])
 
 
 HANDLERS = {
     PurchaseCompleted: on_purchases_completed,
-    Refunded: on_refunded,
+    PaymentRefunded: on_refunded,
 }

@@ -4,7 +4,7 @@
 from apps.common.events.envelope import Received
 from apps.inventory import services
 from apps.inventory.interface import StockLine
-from apps.payments.event_types import Item, PurchaseCompleted, Refunded
+from apps.payments.event_types import Item, PaymentRefunded, PurchaseCompleted
 from apps.products.event_types import ProductChanged
 
 
@@ -17,7 +17,7 @@ def on_purchases_completed(events: list[Received[PurchaseCompleted]]) -> None:
     services.commit_sales((str(event.data.payment_id), _lines(event.data.items)) for event in events)
 
 
-def on_refunded(events: list[Received[Refunded]]) -> None:
+def on_refunded(events: list[Received[PaymentRefunded]]) -> None:
     """A refund with `restock` puts the units back on hand, naming the staff who refunded (refunds
     are rare: one at a time)."""
     for event in events:
@@ -34,6 +34,6 @@ def on_products_changed(events: list[Received[ProductChanged]]) -> None:
 
 HANDLERS = {
     PurchaseCompleted: on_purchases_completed,
-    Refunded: on_refunded,
+    PaymentRefunded: on_refunded,
     ProductChanged: on_products_changed,
 }
