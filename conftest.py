@@ -9,6 +9,9 @@ from tests.support.kafka import KafkaBroker
 
 db_guard.install()
 
+# The deployments started once per session, shared by tests/e2e, tests/drills and tests/browser.
+pytest_plugins = ["tests.support.deployments"]
+
 
 def pytest_configure(config):
     engines = {db["ENGINE"].rsplit(".", 1)[-1] for db in settings.DATABASES.values()}

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so the 503 it makes of a view's exception passes through all of the above.
+    "apps.common.api.http.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -17,12 +17,16 @@ class Item:
     product_id: UUID
     quantity: int
     unit_price: Decimal
-    name: str = ""  # what the catalogue called it then, for the shopper's receipt; "" when unknown
+    # The line's snapshot of the catalogue at purchase time, for the shopper's receipt; "" in
+    # events published before payments recorded it (and absent from their data).
+    name: str = ""
+    sku: str = ""
 
     def to_data(self) -> dict:
         data = {"product_id": str(self.product_id), "quantity": self.quantity,
                 "unit_price": str(self.unit_price)}
-        return {**data, "name": self.name} if self.name else data
+        snapshot = {key: value for key, value in (("name", self.name), ("sku", self.sku)) if value}
+        return {**data, **snapshot}
 
     @classmethod
     def from_data(cls, data: dict) -> "Item":
@@ -30,7 +34,7 @@ class Item:
         if quantity < 1:
             raise ValueError(f"quantity {quantity} is below 1")
         return cls(UUID(data["product_id"]), quantity, Decimal(data["unit_price"]),
-                   str(data.get("name") or ""))
+                   name=str(data.get("name") or ""), sku=str(data.get("sku") or ""))
 
 
 def _items(data) -> tuple[Item, ...]:

@@ -406,4 +406,5 @@ def _purchase_completed(payment: Payment) -> PurchaseCompleted:
 
 
 def _items(payment: Payment) -> tuple[Item, ...]:
-    return tuple(Item(item.product_id, item.quantity, item.unit_price) for item in payment.items.all())
+    return tuple(Item(item.product_id, item.quantity, item.unit_price, name=item.name, sku=item.sku)
+                 for item in payment.items.all())

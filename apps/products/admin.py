@@ -14,7 +14,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from apps.common.admin import OutboxEventAdmin, ProcessedEventAdmin
-from apps.common.api.errors import DomainError
+from apps.common.api.errors import DATABASE_UNAVAILABLE, DomainError
 from apps.inventory import interface as inventory
 from apps.products import catalogue_cache, services
 from apps.products.models import Category, OutboxEvent, ProcessedEvent, Product
@@ -73,7 +73,8 @@ class ProductAdmin(admin.ModelAdmin):
             stock = inventory.get_availability([product_id])[product_id]
         except ValueError:
             return {}
-        except DomainError:  # inventory down, or (split) not reachable from here
+        # Inventory down, not reachable from here (split), or its database not answering (monolith).
+        except (DomainError, *DATABASE_UNAVAILABLE):
             return {"stock_unavailable": True}
         try:
             url = reverse("admin:inventory_stockrecord_change", args=[product_id])

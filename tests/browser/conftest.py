@@ -1,18 +1,23 @@
 """Browser tests: Playwright drives Debian's Chromium (`make browser` installs it; Playwright
-downloads no browser) against a live gunicorn serving this run's test databases.
+downloads no browser) against a live gunicorn serving this run's test databases (`shop_server`),
+or, for the staff journey, also against the split services of the session (`shop`).
 
 Tests here are transactional, so the server process sees what they commit. On failure the page's
 screenshot and HTML are saved under test-artifacts/browser/ and their paths printed.
 """
 
 import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 import requests
 from playwright.sync_api import sync_playwright
 
+from config.service_apps import DOMAIN_APPS
 from tests.support.processes import ARTIFACTS, database_env, start_http_server
-from tests.support.users import PASSWORD
+from tests.support.users import PASSWORD, StaffFactory, UserFactory
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -58,16 +63,18 @@ def shop_server(django_db_setup):
 
 
 @pytest.fixture
-def page(chromium, shop_server):
-    context = chromium.new_context(base_url=shop_server.url)
+def page(chromium):
+    """A page of its own browser context. Each process's admin names its cookies after its
+    service, so one context holds a session with every split admin at once."""
+    context = chromium.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     yield page
     context.close()
 
 
-def sign_in(page, email, password=PASSWORD):
-    page.goto("/admin/login/?next=/admin/")
+def sign_in(page, base_url, email, password=PASSWORD):
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
     page.fill("#id_username", email)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
@@ -96,6 +103,39 @@ class Api:
         return response.json()
 
 
-@pytest.fixture
-def api(shop_server):
-    return Api(shop_server.url)
+    def register(self) -> str:
+        """A new shopper's e-mail (their password is PASSWORD)."""
+        email = f"shopper-{uuid.uuid4().hex[:10]}@example.com"
+        self.call("POST", "auth/register", expect=201,
+                  json={"email": email, "password": PASSWORD, "first_name": "Ada"})
+        return email
+
+
+@dataclass
+class Shop:
+    """A deployment as staff and shoppers reach it: the API, each app's admin, a staff account."""
+
+    mode: str
+    api: Api
+    admin_urls: dict[str, str]  # app -> the server whose /admin/ serves it
+    staff_email: str
+    staff_password: str
+    new_shopper: Callable[[], str]  # a new shopper's e-mail; their password is PASSWORD
+
+    def admin(self, app: str, path: str = "") -> str:
+        return f"{self.admin_urls[app]}/admin/{app}/{path}"
+
+
+@pytest.fixture(params=["monolith", "split"])
+def shop(request) -> Shop:
+    """The monolith on this run's test databases, or the split services of the session's
+    end-to-end topology (tests/support/deployments.py: started once, shared with tests/e2e)."""
+    if request.param == "monolith":
+        server = request.getfixturevalue("shop_server")
+        staff = StaffFactory(is_superuser=True)
+        return Shop("monolith", Api(server.url), dict.fromkeys(DOMAIN_APPS, server.url), staff.email,
+                    PASSWORD, lambda: UserFactory().email)
+    deployment = request.getfixturevalue("split_deployment")
+    topology, api = deployment.topology, Api(deployment.base_url)
+    admin_urls = {app: topology.service_url(topology.group_serving(app)) for app in DOMAIN_APPS}
+    return Shop("split", api, admin_urls, deployment.staff_email, deployment.staff_password, api.register)

@@ -35,8 +35,8 @@ def offline_page(page, shop_server):
     return page
 
 
-def test_swagger_ui_lists_the_operations_offline(offline_page, operations):
-    offline_page.goto("/api/docs/")
+def test_swagger_ui_lists_the_operations_offline(offline_page, operations, shop_server):
+    offline_page.goto(f"{shop_server.url}/api/docs/")
     expect(offline_page.locator(".opblock")).to_have_count(operations)
     expect(offline_page.locator(".opblock-summary-path", has_text="/api/v1/payments/{payment_id}/refund")) \
         .to_be_visible()
@@ -45,8 +45,8 @@ def test_swagger_ui_lists_the_operations_offline(offline_page, operations):
     assert offline_page.blocked == []
 
 
-def test_redoc_lists_the_operations_offline(offline_page, operations):
-    offline_page.goto("/api/redoc/")
+def test_redoc_lists_the_operations_offline(offline_page, operations, shop_server):
+    offline_page.goto(f"{shop_server.url}/api/redoc/")
     expect(offline_page.locator("[data-section-id^='operation/']")).to_have_count(operations)
     expect(offline_page.get_by_role("heading", name="Purchase: price, reserve stock, charge")).to_be_visible()
     # ReDoc's sidebar tries Redocly's logo from their CDN and leaves it out when that fails.

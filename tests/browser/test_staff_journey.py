@@ -1,4 +1,7 @@
-"""A staff member runs the shop from the admin in a real browser; the REST API shows each step."""
+"""A staff member runs the shop from the admin in a real browser; the REST API shows each step.
+The same journey runs in the monolith and against the split services, where products, inventory
+and payments each serve their own admin and learn of each other's changes through Kafka (so what
+another app shows is awaited, never assumed)."""
 
 import itertools
 import uuid
@@ -7,16 +10,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
+from tests.e2e.client import eventually
 from tests.support.processes import ARTIFACTS
-from tests.support.users import StaffFactory, UserFactory
+from tests.support.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
 
 
 @pytest.fixture
-def snap(page):
+def snap(page, shop):
     """`snap(name)`: a screenshot of the step, numbered, kept with the test artifacts (not committed)."""
-    folder = ARTIFACTS / "browser" / "staff-journey"
+    folder = ARTIFACTS / "browser" / f"staff-journey-{shop.mode}"
     folder.mkdir(parents=True, exist_ok=True)
     steps = itertools.count(1)
 
@@ -38,50 +42,72 @@ def run_action(page, action, *selected):
     page.click("button[name=index]")
 
 
-def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, api, snap):
-    staff = StaffFactory(is_superuser=True)
-    shopper = UserFactory()
-    sku = f"GT-{uuid.uuid4().hex[:8]}"
-    sign_in(page, staff.email)
-    expect(page.locator("#content")).to_contain_text("Operations")
+def open_when_it_shows(page, url, selector, text):
+    """Open `url`, reloading until `selector` shows `text` (another app's event has arrived)."""
+    def shows() -> bool:
+        page.goto(url)
+        return any(text in shown for shown in page.locator(selector).all_inner_texts())
+
+    eventually(shows, f"{text!r} in {selector} of {url}")
+
+
+def every_page(shop, path, token) -> list[dict]:
+    """Every row of a paginated list (a shared split deployment holds other tests' rows too)."""
+    body = shop.api.call("GET", path, token=token)
+    rows = body["results"]
+    while body["next"]:
+        body = shop.api.call("GET", body["next"].split("/api/v1/", 1)[1], token=token)
+        rows += body["results"]
+    return rows
+
+
+def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, shop, snap):
+    api = shop.api
+    shopper_email = shop.new_shopper()
+    run = uuid.uuid4().hex[:8]
+    sku = f"GT-{run}"
+    for base_url in sorted({shop.admin_urls[app] for app in ("products", "inventory", "payments")}):
+        sign_in(page, base_url, shop.staff_email, shop.staff_password)
+        expect(page.locator("#content")).to_contain_text("Operations")
     snap("index")
 
     # A category: the slug is filled in from the name as staff type it.
-    page.goto("/admin/products/category/add/")
-    page.locator("#id_name").press_sequentially("Garden Tools")
-    expect(page.locator("#id_slug")).to_have_value("garden-tools")
+    page.goto(shop.admin("products", "category/add/"))
+    page.locator("#id_name").press_sequentially(f"Garden Tools {run}")
+    expect(page.locator("#id_slug")).to_have_value(f"garden-tools-{run}")
     save_and_expect_success(page)
     [category] = [c for c in api.call("GET", "categories?page_size=100")["results"]
-                  if c["slug"] == "garden-tools"]
+                  if c["slug"] == f"garden-tools-{run}"]
 
     # A product in it, the category picked from the autocomplete.
-    page.goto("/admin/products/product/add/")
+    page.goto(shop.admin("products", "product/add/"))
     page.fill("#id_sku", sku)
     page.fill("#id_name", "Pruning shears")
     page.fill("#id_description", "Bypass shears for green wood.")
     page.fill("#id_price", "24.50")
     page.click(".field-category .select2-selection")
-    page.fill(".select2-search__field", "Garden")
-    page.click(".select2-results__option:has-text('Garden Tools')")
+    page.fill(".select2-search__field", run)
+    page.click(f".select2-results__option:has-text('Garden Tools {run}')")
     save_and_expect_success(page)
     [product] = api.call("GET", f"products?category={category['id']}")["results"]
     assert (product["sku"], product["price"], product["currency"], product["in_stock"]) == (
         sku, "24.50", "USD", False)
 
     product_id = product["id"]
-    staff_token = api.token(staff.email)
+    staff_token = api.token(shop.staff_email, shop.staff_password)
     snap("product-saved")
 
     # Never stocked, yet its stock record exists from the product event: it is low on stock.
-    low = api.call("GET", "inventory/low-stock?page_size=100", token=staff_token)["results"]
-    assert {"product_id": product_id, "sku": sku, "name": "Pruning shears", "available": 0} in [
-        {key: row[key] for key in ("product_id", "sku", "name", "available")} for row in low]
-    page.goto("/admin/inventory/stockrecord/?low_stock=yes")
+    expected = {"product_id": product_id, "sku": sku, "name": "Pruning shears", "available": 0}
+    low_stock = lambda: [{key: row[key] for key in expected}  # noqa: E731
+                         for row in every_page(shop, "inventory/low-stock?page_size=100", staff_token)]
+    eventually(lambda: expected in low_stock(), "the new product in the low-stock list")
+    page.goto(shop.admin("inventory", f"stockrecord/?low_stock=yes&q={sku}"))
     expect(page.locator("#result_list")).to_contain_text(sku)
     snap("low-stock")
 
     # Found by its SKU, its first units, then a correction, through the adjust action.
-    page.goto(f"/admin/inventory/stockrecord/?q={sku}")
+    page.goto(shop.admin("inventory", f"stockrecord/?q={sku}"))
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     expect(page.locator("#result_list")).to_contain_text("Pruning shears")
     snap("stock-search")
@@ -91,30 +117,34 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
         page.fill("#id_reason", reason)
         page.click("input[type=submit][value='Adjust stock']")
         assert "1 product(s) changed" in page.wait_for_selector(".messagelist .success").inner_text()
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
-    assert (stock["on_hand"], stock["reserved"], stock["available"]) == (8, 0, 8)
-    assert api.call("GET", f"products/{product_id}")["in_stock"] is True
+    stock_record = api.call("GET", f"inventory/{product_id}", token=staff_token)
+    assert (stock_record["on_hand"], stock_record["reserved"], stock_record["available"]) == (8, 0, 8)
+    eventually(lambda: api.call("GET", f"products/{product_id}")["in_stock"], "the catalogue's in_stock")
     ledger = api.call("GET", f"inventory/{product_id}/adjustments", token=staff_token)["results"]
     assert [(entry["delta"], entry["reason"], entry["actor_email"]) for entry in ledger] == [
-        (-2, "two damaged in transit", staff.email), (10, "first delivery", staff.email)]
+        (-2, "two damaged in transit", shop.staff_email), (10, "first delivery", shop.staff_email)]
 
     # A shopper buys three through the API.
-    shopper_token = api.token(shopper.email)
+    shopper_token = api.token(shopper_email, PASSWORD)
     payment = api.call("POST", "payments", token=shopper_token, expect=201,
                        headers={"Idempotency-Key": str(uuid.uuid4())},
                        json={"items": [{"product_id": product_id, "quantity": 3}],
                              "payment_method": {"token": "tok_visa"}})
     assert (payment["status"], payment["amount"]) == ("succeeded", "73.50")
     assert [(item["sku"], item["name"]) for item in payment["items"]] == [(sku, "Pruning shears")]
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
-    assert (stock["on_hand"], stock["reserved"]) == (5, 0)
+
+    def stock(*fields):
+        record = api.call("GET", f"inventory/{product_id}", token=staff_token)
+        return tuple(record[field] for field in fields)
+
+    eventually(lambda: stock("on_hand", "reserved") == (5, 0), "the sale of the three units")
 
     # Staff find it by the shopper's e-mail and see what was bought.
-    page.goto(f"/admin/payments/payment/?q={shopper.email}")
+    page.goto(shop.admin("payments", f"payment/?q={shopper_email}"))
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
-    assert shopper.email in row.inner_text() and "73.50" in row.inner_text()
+    assert shopper_email in row.inner_text() and "73.50" in row.inner_text()
     snap("payment-search")
-    page.click(f"#result_list tr:has-text('{payment['id']}') a:has-text('{shopper.email}')")
+    page.click(f"#result_list tr:has-text('{payment['id']}') a:has-text('{shopper_email}')")
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
     expect(page.locator("input[name=_save]")).to_have_count(0)  # read-only: no Save
     snap("payment")
@@ -128,23 +158,23 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.click("input[type=submit][value=Refund]")
     assert "refunded and its units put back on hand" in page.wait_for_selector(
         ".messagelist .success").inner_text()
-    expect(page.locator(".field-refunded_by_email")).to_contain_text(staff.email)
+    expect(page.locator(".field-refunded_by_email")).to_contain_text(shop.staff_email)
     snap("payment-refunded")
 
     refunded = api.call("GET", f"payments/{payment['id']}", token=shopper_token)
     assert refunded["status"] == "refunded"
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
-    assert (stock["on_hand"], stock["available"]) == (8, 8)
+    eventually(lambda: stock("on_hand", "available") == (8, 8), "the refund's restock")
 
     # The ledger names the refund's actor.
-    page.goto(f"/admin/inventory/ledgerentry/?q={sku}&kind__exact=refund")
+    open_when_it_shows(page, shop.admin("inventory", f"ledgerentry/?q={sku}&kind__exact=refund"),
+                       "#result_list", payment["id"])
     row = page.wait_for_selector(f"#result_list tr:has-text('{payment['id']}')")
     cells = {cell.inner_text().strip() for cell in row.query_selector_all("td")}
-    assert {"Refund", "3", "Pruning shears", staff.email} <= cells
+    assert {"Refund", "3", "Pruning shears", shop.staff_email} <= cells
     snap("ledger")
 
     # Deleting the sold product deactivates it: payments and inventory keep it.
-    page.goto(f"/admin/products/product/{product_id}/change/")
+    page.goto(shop.admin("products", f"product/{product_id}/change/"))
     expect(page.locator("#product-stock")).to_contain_text("8 available")
     snap("product-with-stock")
     page.click("a.deletelink")
@@ -153,8 +183,7 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     assert "was deactivated" in page.wait_for_selector(".messagelist .success").inner_text()
     assert api.call("GET", f"products/{product_id}", token=staff_token)["status"] == "inactive"
     api.call("GET", f"products/{product_id}", expect=404)
-    page.goto(f"/admin/payments/payment/{payment['id']}/change/")
+    page.goto(shop.admin("payments", f"payment/{payment['id']}/change/"))
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
-    page.goto(f"/admin/inventory/stockrecord/?q={sku}")
-    expect(page.locator("#result_list")).to_contain_text("Inactive")
+    open_when_it_shows(page, shop.admin("inventory", f"stockrecord/?q={sku}"), "#result_list", "Inactive")
     snap("stock-after-deactivation")

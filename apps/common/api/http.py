@@ -1,9 +1,11 @@
 """Middleware at the HTTP boundary, for every view (DRF's, the admin's, the operational ones)."""
 
 from django.conf import settings
+from django.template.response import SimpleTemplateResponse
 
+from apps.common.api.errors import ServiceUnavailable
 from apps.common.api.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE
-from apps.common.api.problems import problem_response
+from apps.common.api.problems import as_domain_error, problem_response
 
 
 class RefuseControlCharactersMiddleware:
@@ -35,3 +37,28 @@ class NoStoreForPersonalResponsesMiddleware:
                 or settings.SESSION_COOKIE_NAME in request.COOKIES):
             response["Cache-Control"] = "no-store"
         return response
+
+
+class ServiceUnavailableMiddleware:
+    """Views outside DRF (the admin) answer a database that does not answer, or a peer that
+    cannot be reached, as the API does: 503 with Retry-After, not a 500. DRF's views map these in
+    their exception handler and never raise them this far. The admin gets an HTML page that needs
+    no database; any other view a problem body."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        error = as_domain_error(exception)
+        if not isinstance(error, ServiceUnavailable):
+            return None
+        if request.resolver_match and request.resolver_match.namespace == "admin":
+            response = SimpleTemplateResponse("common/service_unavailable.html", {
+                "site_header": settings.SHOP_NAME, "detail": error.detail}, status=error.status)
+            for name, value in error.headers().items():
+                response[name] = value
+            return response.render()
+        return problem_response(error.status, error.code, error.detail, headers=error.headers())

@@ -42,10 +42,17 @@ def problem_response(status_code: int, code: str, detail: str, headers=None, **e
                         headers=headers, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def problem_exception_handler(exc, context):
+def as_domain_error(exc: Exception) -> Exception:
+    """A database that did not answer as the contract's ServiceUnavailable (logged here: its text
+    may name hosts, so the answer does not show it); any other exception as it is."""
     if isinstance(exc, DATABASE_UNAVAILABLE):
         logger.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).strip()[:300])
-        exc = database_unavailable(exc)
+        return database_unavailable(exc)
+    return exc
+
+
+def problem_exception_handler(exc, context):
+    exc = as_domain_error(exc)
     if isinstance(exc, DomainError):
         return problem_response(exc.status, exc.code, exc.detail, headers=exc.headers(), **exc.extra)
     if isinstance(exc, Http404):

@@ -24,7 +24,10 @@ LATE_SECONDS = 1.5  # longer than the tests' STRIPE_TIMEOUT_SECONDS
 
 
 def fixture(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+    """The answer of `stripe_fixtures/<name>.json`, without its `_source` (where its shape comes from)."""
+    document = json.loads((FIXTURES / f"{name}.json").read_text())
+    del document["_source"]
+    return document
 
 
 @dataclass
@@ -65,7 +68,7 @@ class FakeStripe:
             payment_id = params["query"].split("'")[-2]
             found = [intent for intent in self.indexed.values()
                      if intent["metadata"].get("payment_id") == payment_id]
-            return 200, {**fixture("search_result"), "data": found, "total_count": len(found)}
+            return 200, {**fixture("search_result"), "data": found}
         if (method, path) == ("POST", "/v1/refunds"):
             intent = self.intents[params["payment_intent"]]
             if intent["amount_received"] == 0:

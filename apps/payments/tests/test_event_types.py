@@ -39,7 +39,7 @@ def test_a_handler_of_an_undeclared_type_fails_the_check(monkeypatch):
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES)
 def test_every_emitted_payload_round_trips_through_its_declared_type(shopper, staff, make_product):
-    pen = make_product("19.99", stock=10)
+    pen = make_product("19.99", stock=10, name="Fountain pen")
     paid = purchase(shopper, [(pen, 2)])
     assert paid.status_code == 201, paid.json()
     refund = staff.post(f"/api/v1/payments/{paid.json()['id']}/refund", {"restock": True}, format="json")
@@ -53,6 +53,21 @@ def test_every_emitted_payload_round_trips_through_its_declared_type(shopper, st
         typed = event_class.from_data(row.payload["data"])
         assert typed.to_data() == row.payload["data"]
         assert event_class.from_data(typed.to_data()) == typed
+    # Each payments event names its lines as the payment recorded them, for the receipts.
+    [sku] = [item["sku"] for item in paid.json()["items"]]
+    for row in outbox_model("payments").objects.all():
+        assert [(item.name, item.sku) for item in declared_types("payments")[row.type].from_data(
+            row.payload["data"]).items] == [("Fountain pen", sku)], row.type
+
+
+def test_an_item_published_before_the_snapshots_still_parses():
+    data = {"payment_id": "0b5c1b8e-8d8a-4c63-9df4-8f5f0e1d7a10",
+            "user_id": "0b5c1b8e-8d8a-4c63-9df4-8f5f0e1d7a12", "amount": "2", "currency": "USD",
+            "items": [{"product_id": "0b5c1b8e-8d8a-4c63-9df4-8f5f0e1d7a11", "quantity": 2,
+                       "unit_price": "1"}]}
+    [item] = PurchaseCompleted.from_data(data).items
+    assert (item.name, item.sku, item.quantity) == ("", "", 2)
+    assert PurchaseCompleted.from_data(data).to_data() == data  # no empty snapshot keys added
 
 
 @pytest.mark.parametrize("data", [

@@ -8,8 +8,10 @@ import json
 import time
 import uuid
 
+import psycopg
 import pytest
 import requests
+from psycopg import sql
 
 from apps.inventory import interface as inventory
 from apps.payments.models import OutboxEvent, Payment, WebhookEvent
@@ -39,11 +41,14 @@ def smtp():
         yield server
 
 
+def server_env(fake_stripe, smtp) -> dict[str, str]:
+    return {**database_env(), "PAYMENT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test_local",
+            "STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": SECRET, "EMAIL_URL": smtp.url}
+
+
 @pytest.fixture(scope="module")
 def server(django_db_setup, fake_stripe, smtp):
-    env = {**database_env(), "PAYMENT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_test_local",
-           "STRIPE_API_BASE": fake_stripe.url, "STRIPE_WEBHOOK_SECRET": SECRET, "EMAIL_URL": smtp.url}
-    process = start_http_server("stripe-webhooks", env)
+    process = start_http_server("stripe-webhooks", server_env(fake_stripe, smtp))
     yield process
     process.stop()
 
@@ -167,6 +172,40 @@ def test_a_replayed_delivery_is_refused_and_changes_nothing(server, pending, smt
     assert again.json()["code"] == "invalid_signature"
     assert OutboxEvent.objects.filter(type="payments.purchase_completed").count() == 1
     assert WebhookEvent.objects.count() == 1
+    assert len(receipts(smtp, payment)) == 1
+
+
+def test_a_delivery_that_fails_midway_is_503_and_stripes_retry_applies_it(
+        pending, fake_stripe, smtp, settings):
+    """The payment's row is locked by another transaction for longer than the server's statement
+    timeout, so applying the event fails after its id was inserted: the id goes with the rollback,
+    and the retry Stripe sends after a 503 is applied, not refused as a replay."""
+    payment, intent = pending
+    database = settings.DATABASES["payments"]
+    impatient = start_http_server("stripe-webhooks-statement-timeout", {
+        **server_env(fake_stripe, smtp), "DATABASE_STATEMENT_TIMEOUT_MS": "300"})
+    payload = event("payment_intent.succeeded", succeeded(intent))
+    try:
+        with psycopg.connect(host=database["HOST"], port=database["PORT"], user=database["USER"],
+                             dbname=database["NAME"]) as other:
+            other.execute(sql.SQL("SELECT 1 FROM {} WHERE id = %s FOR UPDATE").format(
+                sql.Identifier(Payment._meta.db_table)), [payment.id])
+            response = deliver(impatient, payload, signed(payload))
+            other.rollback()
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "service_unavailable"
+        assert not WebhookEvent.objects.exists()
+        payment.refresh_from_db()
+        assert payment.status == "pending"
+
+        retry = deliver(impatient, payload, signed(payload))  # Stripe's retry, signed at its own time
+        assert retry.status_code == 200, retry.text
+    finally:
+        impatient.stop()
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert WebhookEvent.objects.get().event_id == json.loads(payload)["id"]
+    assert OutboxEvent.objects.filter(type="payments.purchase_completed").count() == 1
     assert len(receipts(smtp, payment)) == 1
 
 

@@ -58,11 +58,12 @@ def test_one_receipt_per_purchase_even_when_the_event_comes_twice(smtp):
     assert ProcessedEvent.objects.using("users").filter(event_id=event.get_id()).count() == 1
 
 
-def test_a_refund_sends_its_own_receipt(smtp):
+def test_a_refund_sends_its_own_receipt_naming_a_line_without_a_name_by_its_id(smtp):
     shopper = UserFactory()
-    event = new_event("payments.refunded", "/payments", {
+    product_id = str(uuid.uuid4())
+    event = new_event("payments.refunded", "/payments", {  # published before items carried names
         "payment_id": str(uuid.uuid4()), "user_id": str(shopper.id), "amount": "14.99", "currency": "EUR",
-        "items": [{"product_id": str(uuid.uuid4()), "quantity": 1, "unit_price": "14.99"}], "restock": True,
+        "items": [{"product_id": product_id, "quantity": 1, "unit_price": "14.99"}], "restock": True,
     })
 
     apply_event("users", event)
@@ -70,7 +71,9 @@ def test_a_refund_sends_its_own_receipt(smtp):
 
     [message] = smtp.messages
     assert message["Subject"] == f"Your refund for payment {event.get_data()['payment_id']}"
-    assert "14.99 EUR go back to your payment method" in message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "14.99 EUR go back to your payment method" in text
+    assert f"1 x {product_id} at 14.99" in text
 
 
 def test_an_unreachable_smtp_server_leaves_the_event_to_be_retried(smtp, settings):
@@ -127,7 +130,9 @@ def test_a_purchase_in_the_monolith_mails_one_receipt(smtp):
     [message] = smtp.messages
     assert message["To"] == shopper.email
     assert response.json()["id"] in message["Subject"]
-    assert "Total: 19.00 EUR" in message.get_body(("plain",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "2 x Lamp at 9.50 = 19.00 EUR" in text  # the name payments recorded, not the id
+    assert "Total: 19.00 EUR" in text
 
 
 @pytest.mark.django_db(databases=["default", "users"], transaction=True)

@@ -1,7 +1,8 @@
-"""The deployments the end-to-end suite runs against, each started once per session.
+"""The deployments the end-to-end suite, the drills and the browser journey run against, each
+started once per session (a pytest plugin of the root conftest.py, so every folder shares them).
 
-`deployment` is parametrized: every test using it runs against the monolith (one process group
-serving every app) and the split services behind nginx. Each deployment has its own databases
+`monolith_deployment` (one process group serving every app) and `split_deployment` (the four
+services behind nginx; `deployment` is either, parametrized) each have their own databases
 (`test_e2e_<mode>_*`), created here and dropped at the end, so the two never share state and
 neither shares pytest-django's test databases, which other tests flush.
 """
@@ -71,4 +72,5 @@ def split_deployment():
 
 @pytest.fixture(params=["monolith", "split"])
 def deployment(request) -> Deployment:
+    """Each test using it runs against both deployments."""
     return request.getfixturevalue(f"{request.param}_deployment")
