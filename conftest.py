@@ -5,9 +5,19 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.common import db_guard
-from tests.support.kafka import KafkaBroker
 
 db_guard.install()
+
+# Every fixture comes from one of these plugins (tests/fixtures/); shared helpers are modules of
+# tests/support/ (docs/architecture.md, "Tests").
+pytest_plugins = [
+    "tests.fixtures.clients",
+    "tests.fixtures.purchases",
+    "tests.fixtures.events",
+    "tests.fixtures.grpc",
+    "tests.fixtures.deployments",
+    "tests.fixtures.browser",
+]
 
 
 def pytest_configure(config):
@@ -38,16 +48,3 @@ def _empty_cache():
     cache.delete_pattern("*")
     yield
 
-
-@pytest.fixture(scope="session")
-def kafka_broker():
-    broker = KafkaBroker().start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture
-def api_client():
-    from rest_framework.test import APIClient
-
-    return APIClient()

@@ -410,14 +410,14 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     """
     from django.db import transaction
 
-    from apps.common.outbox import emit_many
+    from apps.common.outbox import emit_many, outbox_model
     from apps.inventory.interface import StockLine, receive_stock, reserve
     from apps.inventory.models import StockAdjustment
-    from apps.payments.models import OutboxEvent
-    from apps.payments.services import PURCHASE_COMPLETED
+    from apps.payments.event_types import PurchaseCompleted
     from apps.products.models import Product
 
     sales = StockAdjustment.objects.filter(kind=StockAdjustment.Kind.SALE)
+    outbox = outbox_model("payments").objects
     # Warm-up: the purchases of the HTTP rows, or a few of our own, prove both sides are running.
     products = [str(pk) for pk in Product.objects.filter(status="active").order_by("sku")
                 .values_list("id", flat=True)[:100]]
@@ -427,8 +427,8 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     for data in warm_up:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
     with transaction.atomic(using="payments"):
-        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in warm_up])
-    purchases = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).count()
+        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in warm_up])
+    purchases = outbox.filter(type=PurchaseCompleted.TYPE).count()
     wait_for(lambda: sales.count() >= purchases, "the warm-up sales")
 
     events = [purchase_completed(products, n) for n in range(count)]
@@ -440,7 +440,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
 
     before = event_path_counters(metrics_port)
     with transaction.atomic(using="payments"):
-        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in events])
+        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in events])
     started = time.monotonic()
     target, polls = purchases + count, 0
     while sales.count() < target:
@@ -454,7 +454,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     # Our own: the emitting transaction and each poll of the sales count.
     spent = {name: after[name] - before[name] for name in after}
     spent["transactions"] -= 1 + polls + 1  # the emitting one, the polls and the last count
-    payload = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).first().payload
+    payload = outbox.filter(type=PurchaseCompleted.TYPE).first().payload
     payload_bytes = len(json.dumps(payload).encode())
     bare = bare_kafka_loop(broker, count, payload_bytes)
     return {"events": count, "seconds": round(elapsed, 2), "events_per_second": round(count / elapsed, 1),

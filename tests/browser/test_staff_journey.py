@@ -6,7 +6,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.support.browser import sign_in
 from tests.support.processes import ARTIFACTS
 from tests.support.users import StaffFactory, UserFactory
 
@@ -38,7 +38,7 @@ def run_action(page, action, *selected):
     page.click("button[name=index]")
 
 
-def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, api, snap):
+def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it(page, shop_api, snap):
     staff = StaffFactory(is_superuser=True)
     shopper = UserFactory()
     sku = f"GT-{uuid.uuid4().hex[:8]}"
@@ -51,7 +51,7 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.locator("#id_name").press_sequentially("Garden Tools")
     expect(page.locator("#id_slug")).to_have_value("garden-tools")
     save_and_expect_success(page)
-    [category] = [c for c in api.call("GET", "categories?page_size=100")["results"]
+    [category] = [c for c in shop_api.expect("GET", "/categories?page_size=100")["results"]
                   if c["slug"] == "garden-tools"]
 
     # A product in it, the category picked from the autocomplete.
@@ -64,16 +64,16 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.fill(".select2-search__field", "Garden")
     page.click(".select2-results__option:has-text('Garden Tools')")
     save_and_expect_success(page)
-    [product] = api.call("GET", f"products?category={category['id']}")["results"]
+    [product] = shop_api.expect("GET", f"/products?category={category['id']}")["results"]
     assert (product["sku"], product["price"], product["currency"], product["in_stock"]) == (
         sku, "24.50", "USD", False)
 
     product_id = product["id"]
-    staff_token = api.token(staff.email)
+    staff_api = shop_api.signed_in(staff.email)
     snap("product-saved")
 
     # Never stocked, yet its stock record exists from the product event: it is low on stock.
-    low = api.call("GET", "inventory/low-stock?page_size=100", token=staff_token)["results"]
+    low = staff_api.expect("GET", "/inventory/low-stock?page_size=100")["results"]
     assert {"product_id": product_id, "sku": sku, "name": "Pruning shears", "available": 0} in [
         {key: row[key] for key in ("product_id", "sku", "name", "available")} for row in low]
     page.goto("/admin/inventory/stockrecord/?low_stock=yes")
@@ -91,22 +91,21 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
         page.fill("#id_reason", reason)
         page.click("input[type=submit][value='Adjust stock']")
         assert "1 product(s) changed" in page.wait_for_selector(".messagelist .success").inner_text()
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
+    stock = staff_api.expect("GET", f"/inventory/{product_id}")
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (8, 0, 8)
-    assert api.call("GET", f"products/{product_id}")["in_stock"] is True
-    ledger = api.call("GET", f"inventory/{product_id}/adjustments", token=staff_token)["results"]
+    assert shop_api.expect("GET", f"/products/{product_id}")["in_stock"] is True
+    ledger = staff_api.expect("GET", f"/inventory/{product_id}/adjustments")["results"]
     assert [(entry["delta"], entry["reason"], entry["actor_email"]) for entry in ledger] == [
         (-2, "two damaged in transit", staff.email), (10, "first delivery", staff.email)]
 
     # A shopper buys three through the API.
-    shopper_token = api.token(shopper.email)
-    payment = api.call("POST", "payments", token=shopper_token, expect=201,
-                       headers={"Idempotency-Key": str(uuid.uuid4())},
-                       json={"items": [{"product_id": product_id, "quantity": 3}],
-                             "payment_method": {"token": "tok_visa"}})
+    shopper_api = shop_api.signed_in(shopper.email)
+    response = shopper_api.purchase([(product_id, 3)])
+    assert response.status_code == 201, response.text
+    payment = response.json()
     assert (payment["status"], payment["amount"]) == ("succeeded", "73.50")
     assert [(item["sku"], item["name"]) for item in payment["items"]] == [(sku, "Pruning shears")]
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
+    stock = staff_api.expect("GET", f"/inventory/{product_id}")
     assert (stock["on_hand"], stock["reserved"]) == (5, 0)
 
     # Staff find it by the shopper's e-mail and see what was bought.
@@ -131,9 +130,9 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     expect(page.locator(".field-refunded_by_email")).to_contain_text(staff.email)
     snap("payment-refunded")
 
-    refunded = api.call("GET", f"payments/{payment['id']}", token=shopper_token)
+    refunded = shopper_api.expect("GET", f"/payments/{payment['id']}")
     assert refunded["status"] == "refunded"
-    stock = api.call("GET", f"inventory/{product_id}", token=staff_token)
+    stock = staff_api.expect("GET", f"/inventory/{product_id}")
     assert (stock["on_hand"], stock["available"]) == (8, 8)
 
     # The ledger names the refund's actor.
@@ -151,8 +150,8 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     snap("deactivate-confirmation")
     page.click("input[type=submit][value='Yes, deactivate it']")
     assert "was deactivated" in page.wait_for_selector(".messagelist .success").inner_text()
-    assert api.call("GET", f"products/{product_id}", token=staff_token)["status"] == "inactive"
-    api.call("GET", f"products/{product_id}", expect=404)
+    assert staff_api.expect("GET", f"/products/{product_id}")["status"] == "inactive"
+    shop_api.expect("GET", f"/products/{product_id}", 404)
     page.goto(f"/admin/payments/payment/{payment['id']}/change/")
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
     page.goto(f"/admin/inventory/stockrecord/?q={sku}")

@@ -13,7 +13,9 @@ from apps.inventory.models import StockRecord
 from apps.products import services as product_services
 from apps.products.event_types import ProductChanged
 from apps.products.models import OutboxEvent, Product
-from tests.events.conftest import caught_up, running_consumer, wait_until
+from tests.support.consumers import running_consumer
+from tests.support.kafka import caught_up
+from tests.support.polling import wait_until
 
 
 @pytest.mark.django_db(databases=["products", "inventory"], transaction=True)

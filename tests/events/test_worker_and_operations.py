@@ -8,11 +8,12 @@ from django.db import transaction
 
 from apps.common import kafka
 from apps.common.models import DeadLetter
-from apps.common.outbox import emit
-from apps.payments.models import OutboxEvent
-from tests.events.conftest import wait_until
+from apps.common.outbox import emit, outbox_model
+from tests.support.polling import wait_until
 from tests.support.probe import PROBE_TYPE, effects
 from tests.support.processes import database_env, free_port, start_process
+
+OutboxEvent = outbox_model("payments")  # payments' outbox table, through the kernel
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

@@ -14,7 +14,7 @@ from apps.common.health import readyz
 from apps.inventory.interface import InsufficientStock, StockLine
 from grpc_api.clients import inventory, products
 from grpc_api.gen import users_pb2, users_pb2_grpc
-from tests.grpc.conftest import grpc_db, grpc_server_env
+from tests.support.grpc import grpc_db, grpc_server_env
 from tests.support.processes import free_port, start_grpc_server
 
 PRODUCTS = "shop.products.v1.Products"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import StockAdjustment, StockRecord
-from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.inventory.tests.stock import stock_of, stock_up
 from apps.products.event_types import ProductChanged
 
 pytestmark = pytest.mark.django_db(databases=["users", "inventory"])

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import Reservation
-from apps.inventory.tests.conftest import stock_up
+from apps.inventory.tests.stock import stock_up
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

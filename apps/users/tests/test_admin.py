@@ -16,34 +16,34 @@ def sign_in(client, email, password=PASSWORD):
 
 
 class TestSignIn:
-    def test_staff_sign_in_with_their_email(self, client, staff):
-        response = sign_in(client, staff.email.upper())
+    def test_staff_sign_in_with_their_email(self, client, staff_user):
+        response = sign_in(client, staff_user.email.upper())
         assert response.status_code == 302 and response["Location"] == reverse("admin:index")
         assert client.get(reverse("admin:users_user_changelist")).status_code == 200
 
     @pytest.mark.parametrize("who", ["shopper", "inactive staff", "wrong password", "unknown"])
     def test_everyone_else_is_refused(self, client, who):
-        staff = StaffFactory(is_active=who != "inactive staff")
-        email = {"shopper": UserFactory().email, "unknown": "nobody@example.com"}.get(who, staff.email)
+        staff_user = StaffFactory(is_active=who != "inactive staff")
+        email = {"shopper": UserFactory().email, "unknown": "nobody@example.com"}.get(who, staff_user.email)
         response = sign_in(client, email, "wrong-Password-1" if who == "wrong password" else PASSWORD)
         assert response.status_code == 200  # the form again, with an error
         assert "_auth_user_id" not in client.session
 
-    def test_the_backend_shares_the_login_throttle(self, staff):
+    def test_the_backend_shares_the_login_throttle(self, staff_user):
         for _ in range(5):
-            assert authenticate(username=staff.email, password="wrong-Password-1") is None
-        assert authenticate(username=staff.email, password=PASSWORD) is None
+            assert authenticate(username=staff_user.email, password="wrong-Password-1") is None
+        assert authenticate(username=staff_user.email, password=PASSWORD) is None
 
-    def test_a_deactivated_session_ends(self, client, staff):
-        sign_in(client, staff.email)
-        User.objects.filter(pk=staff.pk).update(is_active=False)
+    def test_a_deactivated_session_ends(self, client, staff_user):
+        sign_in(client, staff_user.email)
+        User.objects.filter(pk=staff_user.pk).update(is_active=False)
         assert client.get(reverse("admin:index")).status_code == 302
 
 
 class TestUserAdmin:
     @pytest.fixture
-    def admin_client(self, client, staff):
-        client.force_login(staff)
+    def admin_client(self, client, staff_user):
+        client.force_login(staff_user)
         return client
 
     def test_search_and_filters(self, admin_client):

@@ -94,10 +94,10 @@ def test_an_unknown_shopper_gets_nothing_and_the_event_is_done(smtp):
 def test_a_purchase_in_the_monolith_mails_one_receipt(smtp):
     """No Kafka: the purchase's event reaches users' handler in-process, after the commit."""
     shopper = UserFactory()
-    staff, client = APIClient(), APIClient()
-    staff.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(is_staff=True)}")
+    staff_client, client = APIClient(), APIClient()
+    staff_client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(is_staff=True)}")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(shopper.id)}")
-    product = staff.post("/api/v1/products", {"sku": "LAMP-1", "name": "Lamp", "price": "9.50",
+    product = staff_client.post("/api/v1/products", {"sku": "LAMP-1", "name": "Lamp", "price": "9.50",
                                               "currency": "EUR"}, format="json").json()["id"]
     inventory.receive_stock("receipt-lamp", [inventory.StockLine(uuid.UUID(product), 5)], reason="received")
 

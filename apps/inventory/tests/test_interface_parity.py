@@ -9,7 +9,7 @@ import pytest
 from apps.common.errors import DomainError
 from apps.inventory import services
 from apps.inventory.interface import Availability, InsufficientStock, Reservation, StockEffects, StockLine
-from tests.grpc.conftest import grpc_db
+from tests.support.grpc import grpc_db
 
 pytestmark = grpc_db
 
