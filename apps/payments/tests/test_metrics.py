@@ -2,26 +2,22 @@
 
 import uuid
 
-import prometheus_client
 import pytest
 
+from tests.support.metrics import sample
 from tests.support.purchases import PURCHASE_DATABASES, purchase
 
 
-def _sample(name: str, **labels) -> float:
-    return prometheus_client.REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 def _purchases(outcome: str) -> float:
-    return _sample("shop_purchases_total", outcome=outcome)
+    return sample("shop_purchases_total", outcome=outcome)
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 def test_purchases_by_outcome_amount_sold_and_refunds(shopper_client, staff_client, stocked_product):
     outcomes = ("completed", "payment_declined", "insufficient_stock", "invalid_product")
     before = {outcome: _purchases(outcome) for outcome in outcomes}
-    sold_before = _sample("shop_amount_sold_total", currency="EUR")
-    refunds_before = _sample("shop_refunds_total")
+    sold_before = sample("shop_amount_sold_total", currency="EUR")
+    refunds_before = sample("shop_refunds_total")
     product = stocked_product("10.25", stock=3, currency="EUR")
 
     key = str(uuid.uuid4())
@@ -37,6 +33,6 @@ def test_purchases_by_outcome_amount_sold_and_refunds(shopper_client, staff_clie
     assert refund.status_code == 200
     counted = {outcome: _purchases(outcome) - before[outcome] for outcome in outcomes}
     assert counted == dict.fromkeys(outcomes, 1)
-    assert _sample("shop_amount_sold_total", currency="EUR") == sold_before + 20.50
-    assert _sample("shop_refunds_total") == refunds_before + 1
+    assert sample("shop_amount_sold_total", currency="EUR") == sold_before + 20.50
+    assert sample("shop_refunds_total") == refunds_before + 1
 

@@ -17,6 +17,7 @@ from apps.common.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.payments import reconciliation, tasks
 from apps.payments.models import OutboxEvent
+from tests.support.metrics import sample
 from tests.support.purchases import PURCHASE_DATABASES, availability, purchase
 
 pytestmark = pytest.mark.django_db(databases=["default", *PURCHASE_DATABASES], transaction=True)
@@ -32,8 +33,7 @@ def events_lost(settings):
 
 
 def found_total(kind: str) -> float:
-    return prometheus_client.REGISTRY.get_sample_value(
-        "shop_sales_reconciliation_found_total", {"kind": kind}) or 0.0
+    return sample("shop_sales_reconciliation_found_total", kind=kind)
 
 
 def buy(shopper_client, product_id, quantity: int = 1) -> str:

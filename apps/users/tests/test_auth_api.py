@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import jwt
-import prometheus_client
 import pytest
 from django.conf import settings
 
 from apps.users.models import User
+from tests.support.metrics import sample
 from tests.support.problems import assert_problem
 from tests.support.users import PASSWORD, bearer
 
@@ -29,7 +29,7 @@ def claims(token: str) -> dict:
 
 
 def reuse_count() -> float:
-    return prometheus_client.REGISTRY.get_sample_value("shop_refresh_token_reuse_total") or 0.0
+    return sample("shop_refresh_token_reuse_total")
 
 
 class TestRegister:
