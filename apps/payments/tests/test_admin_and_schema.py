@@ -1,22 +1,12 @@
 """The payments admin (filters, search, the refund action) and the OpenAPI document."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from apps.payments.models import OutboxEvent, Payment
 from tests.support.clients import client_for
 from tests.support.purchases import PURCHASE_DATABASES, purchase
 
 ADMIN_DATABASES = [*PURCHASE_DATABASES, "users"]
-
-
-@pytest.fixture
-def admin_client():
-    user = get_user_model().objects.db_manager("users").create_superuser("admin@example.com", "pw-123456!")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.django_db(databases=ADMIN_DATABASES)
