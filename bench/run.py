@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench import constant_rate  # noqa: E402
 from config.jwt_keys import generate_private_pem  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
+from tests.support.polling import wait_until  # noqa: E402
 from tests.support.processes import ServerProcess, free_port, start_process  # noqa: E402
 from tests.support.split import Topology  # noqa: E402
 
@@ -429,14 +430,14 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int) -> dict:
     with transaction.atomic(using="payments"):
         emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in warm_up])
     purchases = outbox.filter(type=PurchaseCompleted.TYPE).count()
-    wait_for(lambda: sales.count() >= purchases, "the warm-up sales")
+    wait_until(lambda: sales.count() >= purchases, "the warm-up sales", timeout=600)
 
     events = [purchase_completed(products, n) for n in range(count)]
     started = time.monotonic()
     for data in events:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
     print(f"reserved {count} purchases in {time.monotonic() - started:.0f}s", flush=True)
-    wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
+    wait_until(lambda: events_settled(broker), "the reservations' stock_changed events", timeout=600)
 
     before = event_path_counters(metrics_port)
     with transaction.atomic(using="payments"):
@@ -467,14 +468,6 @@ def purchase_completed(products: list[str], n: int) -> dict:
     return {"payment_id": payment_id, "user_id": str(uuid.uuid4()),
             "items": [{"product_id": products[n % len(products)], "quantity": 1, "unit_price": "5.00"}],
             "amount": "5.00", "currency": "USD"}
-
-
-def wait_for(ready, what: str, timeout: float = 600):
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} after {timeout}s")
-        time.sleep(0.2)
 
 
 def events_settled(broker: KafkaBroker) -> bool:

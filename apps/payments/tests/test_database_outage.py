@@ -16,6 +16,7 @@ from django.core.management import call_command
 from psycopg import sql
 
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
+from tests.support.polling import wait_until
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
 from tests.support.purchases import PURCHASE_DATABASES, availability, purchase_body
@@ -194,8 +195,7 @@ def test_a_database_lost_after_the_charge_leaves_the_payment_to_the_sweeper(serv
 def _wait_for_a_lock_wait(connection: psycopg.Connection):
     """Until a session of this database waits on a lock (`connection` in autocommit: the
     statistics views hold one snapshot per transaction)."""
-    deadline = time.monotonic() + 10
-    while not connection.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()").fetchone()[0]:
-        assert time.monotonic() < deadline, "the purchase never waited on the lock"
-        time.sleep(0.05)
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+               "AND datname = current_database()")
+    wait_until(lambda: connection.execute(waiting).fetchone()[0], "the purchase to wait on the lock",
+               timeout=10, interval=0.05)

@@ -1,7 +1,6 @@
 """Receipt e-mails for payment events, received by a real SMTP server."""
 
 import sys
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from apps.common.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.users.models import ProcessedEvent
 from tests.support.kafka import client_config
+from tests.support.polling import wait_until
 from tests.support.processes import database_env, free_port, start_process
 from tests.support.smtp import SmtpServer
 from tests.support.users import UserFactory, access_token
@@ -129,9 +129,8 @@ def test_split_users_consumer_mails_one_receipt_per_purchase_from_kafka(kafka_br
                 key, value, headers = kafka_message(str(shopper.id), event)
                 producer.produce("payments.events", key=key, value=value, headers=headers)
             assert producer.flush(10) == 0
-            deadline = time.monotonic() + 60
-            while len(smtp.messages) < 2 and time.monotonic() < deadline and consumer.process.poll() is None:
-                time.sleep(0.2)
+            wait_until(lambda: len(smtp.messages) >= 2 or consumer.process.poll() is not None,
+                       lambda: f"two receipts: {consumer.log()[-3000:]}")
         finally:
             consumer.stop()
         subjects = [message["Subject"] for message in smtp.messages]
