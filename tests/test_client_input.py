@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.support.clients import client_for
+from tests.support.problems import assert_problem
 from tests.support.users import UserFactory
 
 LISTS = ["/api/v1/products", "/api/v1/categories", "/api/v1/payments", "/api/v1/users",
@@ -43,9 +44,7 @@ def test_json_nested_too_deep_is_400_invalid_json(staff_client, path, authentica
     body = '{"email": ' + nested(depth) + "}"
     response = client.post(path, body, content_type="application/json",
                            headers={"Idempotency-Key": str(uuid.uuid4())})
-    assert response.status_code == 400, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "invalid_json"
+    assert_problem(response, 400, "invalid_json")
 
 
 def test_json_within_the_depth_limit_is_parsed(staff_client):

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from tests.support.polling import wait_until
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
 from tests.support.purchases import PURCHASE_DATABASES, availability, purchase_body
@@ -66,10 +67,8 @@ class Shop:
 
 
 def _assert_unavailable(response: requests.Response):
-    assert response.status_code == 503, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert_problem(response, 503, "service_unavailable")
     assert int(response.headers["Retry-After"]) > 0
-    assert response.json()["code"] == "service_unavailable"
 
 
 def _buy_once_back(shop: Shop, product_id, key: str) -> requests.Response:

@@ -8,6 +8,7 @@ import pytest
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.products import interface as products
 from tests.support.clients import client_for
+from tests.support.problems import assert_problem
 from tests.support.purchases import PURCHASE_DATABASES, availability, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
@@ -74,10 +75,8 @@ def test_a_declined_card_fails_the_payment_and_releases_the_stock(shopper_client
 
     response = purchase(shopper_client, [(product, 4)], token="tok_chargeDeclined")
 
-    assert response.status_code == 402
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert (problem["code"], problem["decline_code"]) == ("payment_declined", "card_declined")
+    problem = assert_problem(response, 402, "payment_declined")
+    assert problem["decline_code"] == "card_declined"
     payment = Payment.objects.get(pk=problem["payment_id"])
     assert (payment.status, payment.failure_code) == ("failed", "payment_declined")
     stock = availability(product)

@@ -9,6 +9,7 @@ from apps.inventory import interface as inventory
 from apps.payments import idempotency, services
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from tests.support.clients import client_for
+from tests.support.problems import assert_problem
 from tests.support.purchases import PURCHASE_DATABASES, availability, purchase, purchase_body
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
@@ -30,9 +31,8 @@ def test_a_failure_is_replayed_too(shopper_client, stocked_product):
     product = stocked_product(stock=10)
     first = purchase(shopper_client, [(product, 1)], token="tok_chargeDeclined", key="order-1")
     again = purchase(shopper_client, [(product, 1)], token="tok_chargeDeclined", key="order-1")
-    assert (first.status_code, again.status_code) == (402, 402)
+    assert_problem(again, 402, "payment_declined")
     assert again.content == first.content
-    assert again["Content-Type"] == "application/problem+json"
     assert again["Idempotent-Replayed"] == "true"
     assert SandboxCharge.objects.count() == 1
 

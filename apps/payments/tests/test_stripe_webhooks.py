@@ -15,6 +15,7 @@ from apps.inventory import interface as inventory
 from apps.payments.models import OutboxEvent, Payment, WebhookEvent
 from apps.payments.tests import stripe_server
 from tests.support.clients import client_for
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, start_http_server
 from tests.support.purchases import availability
 from tests.support.smtp import SmtpServer
@@ -184,9 +185,7 @@ def test_a_delivery_not_signed_now_with_our_secret_is_refused(server, pending, d
 
     response = deliver(server, payload, signature)
 
-    assert response.status_code == 400
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "invalid_signature"
+    assert_problem(response, 400, "invalid_signature")
     payment.refresh_from_db()
     assert payment.status == "pending"
     assert not WebhookEvent.objects.exists()
