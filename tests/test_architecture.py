@@ -94,6 +94,14 @@ def test_each_allowed_reach_into_internals_is_still_needed(path):
     assert used >= INTERNALS_USED_OUTSIDE[path]
 
 
+def test_nothing_imports_a_conftest_module():
+    """Fixtures come from the plugins in tests/fixtures/, helpers from modules of tests/support/."""
+    code = [path for folder in ("apps", "tests", "bench") for path in (ROOT / folder).rglob("*.py")]
+    assert [f"{path.relative_to(ROOT)} imports {module}" for path in code
+            for module in _imported_modules(path.read_text(), str(path))
+            if "conftest" in module.split(".")] == []
+
+
 def test_the_product_never_imports_the_bench():
     """`make bench` mounts its baseline view through its own settings (bench/settings.py)."""
     product = [path for folder in ("apps", "config", "grpc_api") for path in (ROOT / folder).rglob("*.py")]
