@@ -24,8 +24,6 @@ INTERNALS_USED_OUTSIDE = {
     "tests/support/users.py": {"users"},
     # A probe event handler that records its effects in inventory's processed-events table.
     "tests/support/probe.py": {"inventory"},
-    # Catalogue rows made without their events (a product inventory never heard of).
-    "tests/test_split_admin.py": {"products"},
     # Reads the seeded catalogue and counts ledger rows as they land, to measure the event path.
     "bench/run.py": {"products", "inventory"},
 }
