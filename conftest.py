@@ -8,8 +8,8 @@ from apps.common import db_guard
 
 db_guard.install()
 
-# Every fixture comes from one of these plugins (tests/fixtures/); shared helpers are modules of
-# tests/support/ (docs/architecture.md, "Tests").
+# The shared fixtures come from these plugins (tests/fixtures/), so a name means one thing in every
+# test; helpers are plain modules of tests/support/ (docs/architecture.md, "Tests").
 pytest_plugins = [
     "tests.fixtures.clients",
     "tests.fixtures.purchases",
