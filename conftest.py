@@ -5,12 +5,19 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.common import db_guard
-from tests.support.kafka import KafkaBroker
 
 db_guard.install()
 
-# The deployments started once per session, shared by tests/e2e, tests/drills and tests/browser.
-pytest_plugins = ["tests.support.deployments"]
+# The shared fixtures come from these plugins (tests/fixtures/), so a name means one thing in every
+# test; helpers are plain modules of tests/support/ (docs/architecture.md, "Tests").
+pytest_plugins = [
+    "tests.fixtures.clients",
+    "tests.fixtures.purchases",
+    "tests.fixtures.events",
+    "tests.fixtures.grpc",
+    "tests.fixtures.deployments",
+    "tests.fixtures.browser",
+]
 
 
 def pytest_configure(config):
@@ -41,16 +48,3 @@ def _empty_cache():
     cache.delete_pattern("*")
     yield
 
-
-@pytest.fixture(scope="session")
-def kafka_broker():
-    broker = KafkaBroker().start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture
-def api_client():
-    from rest_framework.test import APIClient
-
-    return APIClient()

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench import constant_rate  # noqa: E402
 from config.jwt_keys import generate_private_pem  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
+from tests.support.polling import wait_until  # noqa: E402
 from tests.support.processes import ServerProcess, free_port, start_process  # noqa: E402
 from tests.support.split import Topology  # noqa: E402
 
@@ -413,14 +414,14 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     """
     from django.db import transaction
 
-    from apps.common.events.outbox import emit_many
+    from apps.common.events.outbox import emit_many, outbox_model
     from apps.inventory.interface import StockLine, receive_stock, reserve
     from apps.inventory.models import LedgerEntry
-    from apps.payments.models import OutboxEvent
-    from apps.payments.services import PURCHASE_COMPLETED
+    from apps.payments.event_types import PurchaseCompleted
     from apps.products.models import Product
 
     sales = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.SALE)
+    outbox = outbox_model("payments").objects
     # Warm-up: the purchases of the HTTP rows, or a few of our own, prove both sides are running.
     products = [str(pk) for pk in Product.objects.filter(status="active").order_by("sku")
                 .values_list("id", flat=True)[:100]]
@@ -430,20 +431,20 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     for data in warm_up:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
     with transaction.atomic(using="payments"):
-        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in warm_up])
-    purchases = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).count()
-    wait_for(lambda: sales.count() >= purchases, "the warm-up sales")
+        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in warm_up])
+    purchases = outbox.filter(type=PurchaseCompleted.TYPE).count()
+    wait_until(lambda: sales.count() >= purchases, "the warm-up sales", timeout=600)
 
     events = [purchase_completed(products, n) for n in range(count)]
     started = time.monotonic()
     for data in events:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
     print(f"reserved {count} purchases in {time.monotonic() - started:.0f}s", flush=True)
-    wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
+    wait_until(lambda: events_settled(broker), "the reservations' stock_changed events", timeout=600)
 
     before = event_path_counters(metrics_port)
     with transaction.atomic(using="payments"):
-        emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"]) for data in events])
+        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in events])
     started = time.monotonic()
     target, polls = purchases + count, 0
     while sales.count() < target:
@@ -457,7 +458,7 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     # Our own: the emitting transaction and each poll of the sales count.
     spent = {name: after[name] - before[name] for name in after}
     spent["transactions"] -= 1 + polls + 1  # the emitting one, the polls and the last count
-    payload = OutboxEvent.objects.filter(type=PURCHASE_COMPLETED).first().payload
+    payload = outbox.filter(type=PurchaseCompleted.TYPE).first().payload
     payload_bytes = len(json.dumps(payload).encode())
     consumed = spent.pop("consumed")
     bare = bare_kafka_loop(broker, count, payload_bytes)
@@ -478,34 +479,33 @@ def measure_lag(broker: KafkaBroker, products: list[str], rate: float, seconds: 
 
     from apps.common.events.outbox import emit_many
     from apps.inventory.interface import StockLine, reserve
-    from apps.payments.services import PURCHASE_COMPLETED
+    from apps.payments.event_types import PurchaseCompleted
 
     events = [purchase_completed(products, n) for n in range(max(int(rate * seconds), 100))]
     for data in events:
         reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
-    wait_for(lambda: events_settled(broker), "the reservations' stock_changed events")
+    wait_until(lambda: events_settled(broker), "the reservations' stock_changed events", timeout=600)
     started = time.monotonic()
     for n, data in enumerate(events):
         if (wait := started + n / rate - time.monotonic()) > 0:
             time.sleep(wait)
         with transaction.atomic(using="payments"):
-            emit_many("payments", [(PURCHASE_COMPLETED, data, data["payment_id"])])
+            emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"])])
     references = [data["payment_id"] for data in events]
     with psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_PAYMENTS']}") as payments, \
             psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_INVENTORY']}") as inventory:
         committed = dict(payments.execute(
             "SELECT key, created_at FROM payments_outboxevent WHERE key = ANY(%s)", [references]).fetchall())
-        sold: dict = {}
-        deadline = time.monotonic() + 120
-        while len(sold) < len(references) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            sold = dict(inventory.execute(
+        def sold() -> dict:
+            inventory.commit()  # a fresh snapshot each time
+            return dict(inventory.execute(
                 "SELECT reference, created_at FROM inventory_stockadjustment WHERE kind = 'sale' "
                 "AND reference = ANY(%s)", [references]).fetchall())
-            inventory.commit()
-    if len(sold) < len(references):
-        raise TimeoutError(f"lag: {len(sold)} of {len(references)} sales after 120s")
-    lags = sorted((sold[reference] - committed[reference]).total_seconds() * 1000 for reference in references)
+
+        sales = wait_until(lambda: len(found := sold()) == len(references) and found,
+                           "every sale of the lag run", timeout=120)
+    lags = sorted((sales[reference] - committed[reference]).total_seconds() * 1000
+                  for reference in references)
     pick = lambda q: lags[min(int(q * len(lags)), len(lags) - 1)]  # noqa: E731
     return {"rate": round(rate, 1), "events": len(lags), "p50_ms": round(pick(0.5), 1),
             "p95_ms": round(pick(0.95), 1), "p99_ms": round(pick(0.99), 1), "max_ms": round(lags[-1], 1)}
@@ -516,14 +516,6 @@ def purchase_completed(products: list[str], n: int) -> dict:
     return {"payment_id": payment_id, "user_id": str(uuid.uuid4()),
             "items": [{"product_id": products[n % len(products)], "quantity": 1, "unit_price": "5.00"}],
             "amount": "5.00", "currency": "USD"}
-
-
-def wait_for(ready, what: str, timeout: float = 600):
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} after {timeout}s")
-        time.sleep(0.2)
 
 
 def events_settled(broker: KafkaBroker) -> bool:

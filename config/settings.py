@@ -237,6 +237,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Processes that share one Redis broker but serve different apps each need their own queue, or a
 # worker would run another app's tasks (the split topology of `make run-split` and the tests).
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "shop")
+# Beat's schedule (a shelve file) goes with the process's other state, never into the working
+# directory (Celery's default), which is the checkout when run from it.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic tasks, each only where its app is served. The outbox relay is no task: it is a loop
 # in each worker (apps/common/events/relay.py), woken at commit by PostgreSQL NOTIFY.
 CELERY_BEAT_SCHEDULE = {}

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from config.routers import database_for
 from config.service_apps import DOMAIN_APPS, parse_service_apps
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, manage, sqlite_env, start_http_server
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -124,16 +125,11 @@ class TestOperationalEndpoints:
 class TestProblemErrors:
     def test_unknown_path_is_a_problem(self, client):
         response = client.get("/api/v1/no-such-thing")
-        assert response.status_code == 404
-        assert response["Content-Type"] == "application/problem+json"
-        body = response.json()
-        assert body["status"] == 404 and body["code"] == "not_found" and body["detail"]
+        assert_problem(response, 404, "not_found")
 
     def test_wrong_method_is_a_problem(self, client):
         response = client.delete("/api/schema/")
-        assert response.status_code == 405
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["code"] == "method_not_allowed"
+        assert_problem(response, 405, "method_not_allowed")
 
 
 class TestServingASubset:

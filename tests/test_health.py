@@ -10,7 +10,8 @@ from django.conf import settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from apps.common.observability.health import GRPC_LIVENESS_SERVICE
-from tests.grpc.conftest import grpc_db, grpc_server_env
+from tests.support.grpc import grpc_db, grpc_server_env
+from tests.support.polling import wait_until
 from tests.support.processes import (
     ServerProcess,
     database_env,
@@ -34,15 +35,6 @@ def _health(address: str, service: str = ""):
                 health_pb2.HealthCheckRequest(service=service), timeout=2).status
         except grpc.RpcError:
             return None
-
-
-def _wait_for(condition, what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout}s: {what}")
 
 
 def _grpcserve(name: str, env: dict) -> ServerProcess:
@@ -69,7 +61,7 @@ def test_a_peer_outage_leaves_the_processes_that_call_it_ready():
     stock_http = start_http_server("health-inventory-http", env)
     readyz = lambda: requests.get(f"{stock_http.url}/readyz", timeout=10)  # noqa: E731
     try:
-        _wait_for(lambda: _health(stock_grpc.address) == SERVING, "inventory's gRPC health SERVING")
+        wait_until(lambda: _health(stock_grpc.address) == SERVING, "inventory's gRPC health SERVING")
         assert readyz().json()["checks"]["grpc:users"] == "ok"
 
         users.stop()
@@ -114,22 +106,22 @@ def test_a_database_cut_fails_readiness_naming_it_and_never_liveness():
     stock_http = start_http_server("health-db-cut-http", env)
     readyz = lambda: requests.get(f"{stock_http.url}/readyz", timeout=10)  # noqa: E731
     try:
-        _wait_for(lambda: _health(stock_grpc.address, GRPC_LIVENESS_SERVICE) == SERVING,
+        wait_until(lambda: _health(stock_grpc.address, GRPC_LIVENESS_SERVICE) == SERVING,
                   "grpcserve's liveness SERVING while its database is cut")
         assert _health(stock_grpc.address) == NOT_SERVING
         assert readyz().status_code == 503
 
         proxy.start()
-        _wait_for(lambda: _health(stock_grpc.address) == SERVING, "gRPC SERVING once the database answers")
+        wait_until(lambda: _health(stock_grpc.address) == SERVING, "gRPC SERVING once the database answers")
         # The HTTP server's pool reconnects on its own schedule, not the gRPC server's.
-        _wait_for(lambda: readyz().status_code == 200, "/readyz 200 once the database answers")
+        wait_until(lambda: readyz().status_code == 200, "/readyz 200 once the database answers")
 
         proxy.cut()
         response = readyz()
         assert response.status_code == 503
         assert response.json()["failing"] == ["database:inventory"]
         assert requests.get(f"{stock_http.url}/healthz", timeout=5).status_code == 200
-        _wait_for(lambda: _health(stock_grpc.address) == NOT_SERVING, "gRPC NOT_SERVING after the cut")
+        wait_until(lambda: _health(stock_grpc.address) == NOT_SERVING, "gRPC NOT_SERVING after the cut")
         assert _health(stock_grpc.address, INVENTORY) == NOT_SERVING
         assert _health(stock_grpc.address, GRPC_LIVENESS_SERVICE) == SERVING
     finally:

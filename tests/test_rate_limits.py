@@ -8,6 +8,7 @@ import requests
 from rest_framework.test import APIClient
 
 from config.throttle_rates import DEFAULT_THROTTLE_RATES, parse_throttle_rates
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, manage, start_http_server
 from tests.support.users import PASSWORD, UserFactory, authorization
 
@@ -16,9 +17,7 @@ REGISTER = "/api/v1/auth/register"
 
 
 def assert_rate_limited(response):
-    assert response.status_code == 429, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "rate_limited"
+    assert_problem(response, 429, "rate_limited")
     assert int(response["Retry-After"]) >= 1
 
 

@@ -9,9 +9,9 @@ import pytest
 import requests
 from rest_framework.test import APIClient
 
+from apps.common.events.outbox import outbox_model
 from apps.inventory import interface as inventory
-from apps.payments.models import OutboxEvent
-from apps.payments.services import PURCHASE_COMPLETED
+from apps.payments.event_types import PurchaseCompleted
 from tests.support.otlp import OtlpReceiver
 from tests.support.processes import (
     database_env,
@@ -78,7 +78,8 @@ def test_one_purchase_is_one_trace_across_processes(kafka_broker):
                 headers={"Authorization": authorization(), "Idempotency-Key": str(uuid.uuid4())}, timeout=30,
             )
             assert response.status_code == 201, response.text
-            event_id = str(OutboxEvent.objects.get(key=response.json()["id"], type=PURCHASE_COMPLETED).id)
+            outbox = outbox_model("payments").objects
+            event_id = str(outbox.get(key=response.json()["id"], type=PurchaseCompleted.TYPE).id)
             relayed = manage(["relay_outbox", "--app", "payments"],
                              {**payments_env, "SERVICE_NAME": "trace-payments-relay"})
             assert relayed.returncode == 0, relayed.stderr

@@ -9,10 +9,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
-from tests.e2e.client import eventually
+from tests.support.browser import sign_in
+from tests.support.polling import wait_until
 from tests.support.processes import ARTIFACTS
-from tests.support.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases="__all__", transaction=True)]
 
@@ -48,15 +47,15 @@ def open_when_it_shows(page, url, selector, text):
         page.goto(url)
         return any(text in shown for shown in page.locator(selector).all_inner_texts())
 
-    eventually(shows, f"{text!r} in {selector} of {url}")
+    wait_until(shows, f"{text!r} in {selector} of {url}")
 
 
-def every_page(shop, path, token) -> list[dict]:
+def every_page(api, path) -> list[dict]:
     """Every row of a paginated list (a shared split deployment holds other tests' rows too)."""
-    body = shop.api.call("GET", path, token=token)
+    body = api.expect("GET", path)
     rows = body["results"]
     while body["next"]:
-        body = shop.api.call("GET", body["next"].split("/api/v1/", 1)[1], token=token)
+        body = api.expect("GET", body["next"].split("/api/v1", 1)[1])
         rows += body["results"]
     return rows
 
@@ -76,7 +75,7 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.locator("#id_name").press_sequentially(f"Garden Tools {run}")
     expect(page.locator("#id_slug")).to_have_value(f"garden-tools-{run}")
     save_and_expect_success(page)
-    [category] = [c for c in api.call("GET", "categories?page_size=100")["results"]
+    [category] = [c for c in api.expect("GET", "/categories?page_size=100")["results"]
                   if c["slug"] == f"garden-tools-{run}"]
 
     # A product in it, the category picked from the autocomplete.
@@ -89,19 +88,19 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     page.fill(".select2-search__field", run)
     page.click(f".select2-results__option:has-text('Garden Tools {run}')")
     save_and_expect_success(page)
-    [product] = api.call("GET", f"products?category={category['id']}")["results"]
+    [product] = api.expect("GET", f"/products?category={category['id']}")["results"]
     assert (product["sku"], product["price"], product["currency"], product["in_stock"]) == (
         sku, "24.50", "USD", False)
 
     product_id = product["id"]
-    staff_token = api.token(shop.staff_email, shop.staff_password)
+    staff_api = api.signed_in(shop.staff_email, shop.staff_password)
     snap("product-saved")
 
     # Never stocked, yet its stock record exists from the product event: it is low on stock.
     expected = {"product_id": product_id, "sku": sku, "name": "Pruning shears", "available": 0}
     low_stock = lambda: [{key: row[key] for key in expected}  # noqa: E731
-                         for row in every_page(shop, "inventory/low-stock?page_size=100", staff_token)]
-    eventually(lambda: expected in low_stock(), "the new product in the low-stock list")
+                         for row in every_page(staff_api, "/inventory/low-stock?page_size=100")]
+    wait_until(lambda: expected in low_stock(), "the new product in the low-stock list")
     page.goto(shop.admin("inventory", f"stockrecord/?low_stock=yes&q={sku}"))
     expect(page.locator("#result_list")).to_contain_text(sku)
     snap("low-stock")
@@ -117,27 +116,26 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
         page.fill("#id_reason", reason)
         page.click("input[type=submit][value='Adjust stock']")
         assert "1 product(s) changed" in page.wait_for_selector(".messagelist .success").inner_text()
-    stock_record = api.call("GET", f"inventory/{product_id}", token=staff_token)
+    stock_record = staff_api.expect("GET", f"/inventory/{product_id}")
     assert (stock_record["on_hand"], stock_record["reserved"], stock_record["available"]) == (8, 0, 8)
-    eventually(lambda: api.call("GET", f"products/{product_id}")["in_stock"], "the catalogue's in_stock")
-    ledger = api.call("GET", f"inventory/{product_id}/adjustments", token=staff_token)["results"]
+    wait_until(lambda: api.expect("GET", f"/products/{product_id}")["in_stock"], "the catalogue's in_stock")
+    ledger = staff_api.expect("GET", f"/inventory/{product_id}/adjustments")["results"]
     assert [(entry["delta"], entry["reason"], entry["actor_email"]) for entry in ledger] == [
         (-2, "two damaged in transit", shop.staff_email), (10, "first delivery", shop.staff_email)]
 
     # A shopper buys three through the API.
-    shopper_token = api.token(shopper_email, PASSWORD)
-    payment = api.call("POST", "payments", token=shopper_token, expect=201,
-                       headers={"Idempotency-Key": str(uuid.uuid4())},
-                       json={"items": [{"product_id": product_id, "quantity": 3}],
-                             "payment_method": {"token": "tok_visa"}})
+    shopper_api = api.signed_in(shopper_email)
+    response = shopper_api.purchase([(product_id, 3)])
+    assert response.status_code == 201, response.text
+    payment = response.json()
     assert (payment["status"], payment["amount"]) == ("succeeded", "73.50")
     assert [(item["sku"], item["name"]) for item in payment["items"]] == [(sku, "Pruning shears")]
 
     def stock(*fields):
-        record = api.call("GET", f"inventory/{product_id}", token=staff_token)
+        record = staff_api.expect("GET", f"/inventory/{product_id}")
         return tuple(record[field] for field in fields)
 
-    eventually(lambda: stock("on_hand", "reserved") == (5, 0), "the sale of the three units")
+    wait_until(lambda: stock("on_hand", "reserved") == (5, 0), "the sale of the three units")
 
     # Staff find it by the shopper's e-mail and see what was bought.
     page.goto(shop.admin("payments", f"payment/?q={shopper_email}"))
@@ -161,9 +159,9 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     expect(page.locator(".field-refunded_by_email")).to_contain_text(shop.staff_email)
     snap("payment-refunded")
 
-    refunded = api.call("GET", f"payments/{payment['id']}", token=shopper_token)
+    refunded = shopper_api.expect("GET", f"/payments/{payment['id']}")
     assert refunded["status"] == "refunded"
-    eventually(lambda: stock("on_hand", "available") == (8, 8), "the refund's restock")
+    wait_until(lambda: stock("on_hand", "available") == (8, 8), "the refund's restock")
 
     # The ledger names the refund's actor.
     open_when_it_shows(page, shop.admin("inventory", f"ledgerentry/?q={sku}&kind__exact=refund"),
@@ -181,8 +179,8 @@ def test_staff_run_the_shop_from_stocking_a_product_to_refunding_and_retiring_it
     snap("deactivate-confirmation")
     page.click("input[type=submit][value='Yes, deactivate it']")
     assert "was deactivated" in page.wait_for_selector(".messagelist .success").inner_text()
-    assert api.call("GET", f"products/{product_id}", token=staff_token)["status"] == "inactive"
-    api.call("GET", f"products/{product_id}", expect=404)
+    assert staff_api.expect("GET", f"/products/{product_id}")["status"] == "inactive"
+    api.expect("GET", f"/products/{product_id}", 404)
     page.goto(shop.admin("payments", f"payment/{payment['id']}/change/"))
     expect(page.locator(".inline-group")).to_contain_text("Pruning shears")
     open_when_it_shows(page, shop.admin("inventory", f"stockrecord/?q={sku}"), "#result_list", "Inactive")

@@ -22,7 +22,8 @@ from django.conf import settings
 from config.routes import app_for_path
 from tests.deploy.tools import render_chart
 from tests.support.kafka import KafkaBroker
-from tests.support.pods import Cluster, counters, wait_until
+from tests.support.pods import Cluster, counters
+from tests.support.polling import wait_until
 from tests.support.processes import ARTIFACTS, free_port
 from tests.support.split import Topology
 from tests.support.users import access_token
@@ -220,7 +221,7 @@ def test_scrapes_find_http_relay_consumer_families_and_no_counter_ever_goes_back
         ]
         return not missing
 
-    wait_until(families_present, timeout=120, interval=2, message=lambda: f"missing {missing}")
+    wait_until(families_present, lambda: f"missing {missing}", timeout=120, interval=2)
     # Scrapes land on any of gunicorn's workers: a few more with traffic in between.
     for _ in range(4):
         _purchase(simulation)

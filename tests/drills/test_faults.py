@@ -21,22 +21,14 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.e2e.client import Api, eventually
+from tests.support.api import Api
+from tests.support.polling import wait_until
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
 from tests.support.users import authorization
 
 BUYERS = 200
 UNITS = 50
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"no {what} after {timeout}s")
 
 
 def _stocked_product(deployment, units: int) -> tuple[Api, str]:
@@ -83,7 +75,7 @@ def test_200_concurrent_buyers_for_50_units_buy_exactly_50(deployment):
         outcomes = Counter(pool.map(buy, range(BUYERS)))
 
     assert outcomes == {(201, None): UNITS, (409, "insufficient_stock"): BUYERS - UNITS}
-    eventually(lambda: _sales_applied(staff, product_id, UNITS), "the 50 sales to be applied", timeout=90)
+    wait_until(lambda: _sales_applied(staff, product_id, UNITS), "the 50 sales to be applied", timeout=90)
     assert staff.get(f"/inventory/{product_id}").json()["on_hand"] == 0
 
 
@@ -112,7 +104,7 @@ def test_kafka_stopped_mid_run_loses_no_event(monolith_deployment):
         topology.manage("monolith", ["create_topics"])
     buy(5)
 
-    eventually(lambda: _sales_applied(staff, product_id, bought), "every sale once", timeout=120)
+    wait_until(lambda: _sales_applied(staff, product_id, bought), "every sale once", timeout=120)
     assert staff.get(f"/inventory/{product_id}").json()["on_hand"] == 100 - bought
 
 
@@ -140,7 +132,7 @@ def test_postgresql_unavailable_flips_readyz_to_503_and_back():
         assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200  # alive, not ready
 
         proxy.restore()
-        _wait_for(lambda: readyz().status_code == 200, timeout=15, what="/readyz 200 after the restore")
+        wait_until(lambda: readyz().status_code == 200, timeout=15, what="/readyz 200 after the restore")
     finally:
         server.stop()
         proxy.cut()

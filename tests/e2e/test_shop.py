@@ -3,7 +3,9 @@ browse, stock, buy, events applied, refund, and the errors along the way."""
 
 import uuid
 
-from tests.e2e.client import Api, assert_problem, eventually
+from tests.support.api import Api
+from tests.support.polling import wait_until
+from tests.support.problems import assert_problem
 
 
 def test_register_sign_in_and_account_errors(deployment):
@@ -48,7 +50,7 @@ def test_browse_buy_and_refund(deployment):
     def in_stock() -> bool:
         return anonymous.get(f"/products/{product_id}").json()["in_stock"]
 
-    eventually(in_stock, "products to learn the stock from inventory's event")
+    wait_until(in_stock, "products to learn the stock from inventory's event")
 
     # Anyone browses: list, search, filters, detail, availability.
     found = anonymous.get("/products", params={"search": tag, "category": category.json()["id"],
@@ -81,13 +83,13 @@ def test_browse_buy_and_refund(deployment):
     def stock() -> dict:
         return staff.get(f"/inventory/{product_id}").json()
 
-    eventually(lambda: stock()["on_hand"] == 3 and stock()["reserved"] == 0, "the sale to be applied")
+    wait_until(lambda: stock()["on_hand"] == 3 and stock()["reserved"] == 0, "the sale to be applied")
     ledger = staff.get(f"/inventory/{product_id}/adjustments").json()["results"]
     assert [entry["delta"] for entry in ledger] == [-2, 5]
 
     # Selling the rest empties the shelf; the catalogue follows.
     assert shopper.purchase([(product_id, 3)]).status_code == 201
-    eventually(lambda: not in_stock(), "products to learn the product sold out")
+    wait_until(lambda: not in_stock(), "products to learn the product sold out")
 
     # Payments are private; refunds are for staff, once, and restock through an event.
     assert [item["id"] for item in shopper.get("/payments").json()["results"]][-1] == payment["id"]
@@ -99,5 +101,5 @@ def test_browse_buy_and_refund(deployment):
     assert refunded.status_code == 200, refunded.text
     assert refunded.json()["status"] == "refunded"
     assert_problem(staff.post(refund, {"restock": True}), 409, "already_refunded")
-    eventually(lambda: stock()["on_hand"] == 2, "the refund's restock to be applied")
-    eventually(in_stock, "products to learn the product is back in stock")
+    wait_until(lambda: stock()["on_hand"] == 2, "the refund's restock to be applied")
+    wait_until(in_stock, "products to learn the product is back in stock")

@@ -12,7 +12,9 @@ import yaml
 
 from config import nginx
 from config.routes import ROUTES
-from tests.e2e.client import Api, assert_problem, eventually
+from tests.support.api import Api
+from tests.support.polling import wait_until
+from tests.support.problems import assert_problem
 from tests.support.processes import REPO_ROOT
 
 LOCATION = re.compile(r"location (=|\^~) (\S+) \{ proxy_pass http://(\w+); \}")
@@ -98,6 +100,6 @@ def test_a_dead_dependency_fails_purchases_fast_charges_nothing_and_heals(split_
         response = shopper.purchase([(product["id"], 1)], key=key)
         return response if response.status_code == 201 else None
 
-    healed = eventually(purchase_succeeds, f"purchases to succeed again after {dependency} restarted")
+    healed = wait_until(purchase_succeeds, f"purchases to succeed again after {dependency} restarted")
     assert "Idempotent-Replayed" not in healed.headers
     assert sandbox_charges(split_deployment) == charges + 1

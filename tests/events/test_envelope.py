@@ -20,12 +20,12 @@ from apps.common.events.envelope import (
 )
 from apps.common.events.outbox import emit
 from apps.common.events.relay import relay_outbox
-from apps.inventory import services
+from apps.inventory import interface as inventory
 from apps.inventory.interface import StockLine
-from apps.inventory.models import LedgerEntry, Reservation
 from apps.payments.event_types import Item, PaymentRefunded, PurchaseCompleted
-from tests.events.conftest import produce, read_topic, running_consumer, wait_until
-from tests.support.kafka import KafkaBroker
+from tests.support.consumers import running_consumer
+from tests.support.kafka import KafkaBroker, produce, read_topic
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.django_db(databases=["default", "inventory", "payments"], transaction=True)
 
@@ -47,7 +47,7 @@ def test_every_message_the_relay_produces_parses_with_the_sdk_auto_detection(kaf
     try:
         kafka_settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
         product_id = uuid.uuid4()
-        services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 10)], reason="delivery")
+        inventory.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 10)], reason="delivery")
         payments = [uuid.uuid4() for _ in range(5)]
         with transaction.atomic(using="payments"):
             for payment_id in payments:
@@ -97,10 +97,10 @@ def test_the_binding_keeps_the_trace_context_extension():
 
 def test_the_consumer_applies_binary_and_structured_mode_alike(kafka_settings, kafka_broker):
     product_id = uuid.uuid4()
-    services.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 10)], reason="delivery")
+    inventory.receive_stock(f"receipt-{product_id}", [StockLine(product_id, 10)], reason="delivery")
     binary, structured = uuid.uuid4(), uuid.uuid4()
     for payment_id in (binary, structured):
-        services.reserve(str(payment_id), [StockLine(product_id, 2)])
+        inventory.reserve(str(payment_id), [StockLine(product_id, 2)])
     as_binary = new_event(PurchaseCompleted.TYPE, "/payments", _purchase(binary, product_id, 2).to_data())
     message = to_binary(as_binary, JSONFormat(), key_mapper=lambda _: str(binary))
     assert any(name.startswith("ce_") for name in message.headers)
@@ -112,9 +112,8 @@ def test_the_consumer_applies_binary_and_structured_mode_alike(kafka_settings, k
     ])
 
     with running_consumer("inventory"):
-        wait_until(lambda: Reservation.objects.filter(reference__in=[str(binary), str(structured)],
-                                                      status="committed").count() == 2,
-                   what="both sales")
+        effects = lambda: inventory.get_stock_effects([str(binary), str(structured)]).values()  # noqa: E731
+        wait_until(lambda: all(effect.reservation == "committed" for effect in effects()), what="both sales")
 
-    sales = LedgerEntry.objects.filter(stock_id=product_id, kind="sale")
-    assert sorted(sales.values_list("reference", flat=True)) == sorted([str(binary), str(structured)])
+    stock = inventory.get_availability([product_id])[product_id]
+    assert (stock.on_hand, stock.reserved) == (6, 0)  # two sales of 2, each once

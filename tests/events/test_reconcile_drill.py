@@ -1,23 +1,15 @@
 """Drill: the broker restarts empty with purchases relayed but not consumed; one reconciliation run
 brings every sale back, exactly once."""
 
-from collections import Counter
-
 import pytest
 from django.core.management import CommandError, call_command
 
 from apps.common.events import kafka
-from apps.inventory.models import LedgerEntry, Reservation
-from apps.payments.tests.conftest import (  # noqa: F401 (fixtures)
-    availability,
-    make_product,
-    purchase,
-    shopper,
-    shopper_id,
-    staff,
-)
-from tests.events.conftest import caught_up, running_consumer, wait_until
-from tests.support.kafka import KafkaBroker
+from apps.inventory import interface as inventory
+from tests.support.consumers import running_consumer
+from tests.support.kafka import KafkaBroker, caught_up
+from tests.support.polling import wait_until
+from tests.support.purchases import availability, purchase
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -33,15 +25,15 @@ def _relays_cleanly() -> bool:
 
 
 def test_sales_lost_with_the_broker_come_back_exactly_once_after_one_reconciliation(
-        kafka_settings, shopper, make_product, capsys):  # noqa: F811
+        kafka_settings, shopper_client, stocked_product, capsys):
     broker = KafkaBroker().start()
     try:
         kafka_settings.KAFKA_BOOTSTRAP_SERVERS = broker.bootstrap_servers
         broker.create_topics(["payments.events", "payments.events.dlq"])
-        product = make_product(stock=50)
+        product = stocked_product(stock=50)
         payment_ids = []
         for _ in range(PURCHASES):
-            response = purchase(shopper, [(product, 1)])
+            response = purchase(shopper_client, [(product, 1)])
             assert response.status_code == 201, response.json()
             payment_ids.append(response.json()["id"])
         call_command("relay_outbox", "--app", "payments")  # relayed, nobody consumed them yet
@@ -63,11 +55,9 @@ def test_sales_lost_with_the_broker_come_back_exactly_once_after_one_reconciliat
         broker.stop()
         kafka.close_clients()
 
-    sales = Counter(LedgerEntry.objects.using("inventory").filter(kind="sale", reference__in=payment_ids)
-                    .values_list("reference", flat=True))
-    assert sales == dict.fromkeys(payment_ids, 1)
-    assert set(Reservation.objects.using("inventory").filter(reference__in=payment_ids)
-               .values_list("status", flat=True)) == {"committed"}
+    # Every sale applied (its reservation committed), each once (the units on hand).
+    effects = inventory.get_stock_effects(payment_ids)
+    assert {effect.reservation for effect in effects.values()} == {"committed"}
     assert availability(product).on_hand == 50 - PURCHASES
     assert availability(product).reserved == 0
     call_command("reconcile_sales", "--grace", "0", "--dry-run")

@@ -9,11 +9,13 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 
 from apps.common.events import kafka
-from apps.common.events.outbox import emit
+from apps.common.events.outbox import emit, outbox_model
 from apps.common.events.relay import RelayError, relay_outbox
-from apps.payments.models import OutboxEvent
-from tests.events.conftest import read_topic, sample, wait_until
-from tests.support.kafka import KafkaBroker, client_config
+from tests.support.kafka import KafkaBroker, client_config, read_topic
+from tests.support.metrics import sample
+from tests.support.polling import wait_until
+
+OutboxEvent = outbox_model("payments")  # payments' outbox table, through the kernel
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"], transaction=True)
 

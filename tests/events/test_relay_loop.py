@@ -17,11 +17,14 @@ from celery import signals
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.common.events.outbox import emit, emit_many
+from apps.common.events.outbox import emit, emit_many, outbox_model
 from apps.common.events.relay import OutboxRelay, relay_outbox
-from apps.payments.models import OutboxEvent
-from tests.events.conftest import read_topic, sample, wait_until
+from tests.support.kafka import read_topic
+from tests.support.metrics import sample
+from tests.support.polling import wait_until
 from tests.support.processes import database_env, manage, sqlite_env, start_process
+
+OutboxEvent = outbox_model("payments")  # payments' outbox table, through the kernel
 
 pytestmark = pytest.mark.django_db(databases=["default", "payments"], transaction=True)
 

@@ -7,12 +7,13 @@ import pytest
 from django.db import transaction
 
 from apps.common.events import kafka
-from apps.common.events.outbox import emit
+from apps.common.events.outbox import emit, outbox_model
 from apps.common.models import DeadLetter
-from apps.payments.models import OutboxEvent
-from tests.events.conftest import wait_until
+from tests.support.polling import wait_until
 from tests.support.probe import PROBE_TYPE, effects
 from tests.support.processes import database_env, free_port, start_process
+
+OutboxEvent = outbox_model("payments")  # payments' outbox table, through the kernel
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 

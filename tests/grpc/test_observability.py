@@ -4,7 +4,6 @@ import json
 from uuid import uuid4
 
 import grpc
-import prometheus_client
 import pytest
 import requests
 from django.test import RequestFactory
@@ -14,7 +13,8 @@ from apps.common.observability.health import readyz
 from apps.inventory.interface import InsufficientStock, StockLine
 from grpc_api.clients import inventory, products
 from grpc_api.gen import users_pb2, users_pb2_grpc
-from tests.grpc.conftest import grpc_db, grpc_server_env
+from tests.support.grpc import grpc_db, grpc_server_env
+from tests.support.metrics import sample
 from tests.support.processes import free_port, start_grpc_server
 
 PRODUCTS = "shop.products.v1.Products"
@@ -22,8 +22,7 @@ INVENTORY = "shop.inventory.v1.Inventory"
 
 
 def _client_count(service, method, code) -> float:
-    labels = {"service": service, "method": method, "code": code}
-    return prometheus_client.REGISTRY.get_sample_value("shop_grpc_client_requests_total", labels) or 0.0
+    return sample("shop_grpc_client_requests_total", service=service, method=method, code=code)
 
 
 @grpc_db

@@ -18,13 +18,13 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from apps.common import registry
 from apps.common.api.errors import ServiceUnavailable
 from apps.inventory.interface import StockLine
-from apps.users import services as user_services
 from grpc_api.auth import service_token
 from grpc_api.breaker import CLOSED, OPEN
 from grpc_api.clients import inventory, users
 from grpc_api.gen import users_pb2, users_pb2_grpc
-from tests.grpc.conftest import grpc_db, grpc_server_env
+from tests.support.grpc import grpc_db, grpc_server_env
 from tests.support.processes import start_grpc_server
+from tests.support.users import UserFactory
 
 
 def _get_user(channel, metadata=()):
@@ -161,7 +161,7 @@ class TestFaults:
 
     def test_rpcs_survive_their_database_sessions_being_killed(self, own_server):
         client = users.Client(own_server.address)
-        user = user_services.register(email="ada@example.com", password="correct horse battery staple")
+        user = UserFactory(email="ada@example.com")
         assert client.get_user(user.id).email == "ada@example.com"
         with connections["users"].cursor() as cursor:
             cursor.execute(

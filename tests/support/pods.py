@@ -20,7 +20,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,16 +338,3 @@ class Cluster:
             f"{pod.name}:{port}{path} answered {response.status_code}: {response.text[:300]}"
         return response.text
 
-
-def wait_until(condition: Callable[[], object], timeout: float, message: Callable[[], str],
-               interval: float = 0.5):
-    """Call `condition` until it returns something true; AssertionError with `message()` after
-    `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {message()}")
-        time.sleep(interval)

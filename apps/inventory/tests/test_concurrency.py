@@ -11,7 +11,7 @@ from django.db import connections
 from apps.inventory import interface, services
 from apps.inventory.interface import InsufficientStock, StockLine
 from apps.inventory.models import LedgerEntry, Reservation
-from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.inventory.tests.stock import stock_of, stock_up
 
 pytestmark = pytest.mark.django_db(databases=["inventory"], transaction=True)
 

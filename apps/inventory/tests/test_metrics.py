@@ -3,7 +3,6 @@ reads from inventory's database when it scrapes."""
 
 from datetime import timedelta
 
-import prometheus_client
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -13,13 +12,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import Reservation
-from apps.inventory.tests.conftest import stock_up
+from apps.inventory.tests.stock import stock_up
+from tests.support.metrics import sample
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 
 def _expired() -> float:
-    return prometheus_client.REGISTRY.get_sample_value("shop_reservations_expired_total") or 0.0
+    return sample("shop_reservations_expired_total")
 
 
 def _scraped_gauges() -> dict[str, float]:

@@ -8,7 +8,7 @@ from django.db import connections
 from apps.inventory import interface
 from apps.inventory.interface import StockLine
 from apps.inventory.models import LedgerEntry, OutboxEvent
-from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.inventory.tests.stock import stock_of, stock_up
 from tests.support.processes import database_env, manage
 
 DB = "inventory"

@@ -7,11 +7,11 @@ from apps.common.events.envelope import new_event
 from apps.common.events.outbox import apply_event
 from apps.inventory import interface, services
 from apps.inventory.interface import StockLine
-from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.inventory.tests.stock import stock_of, stock_up
 from apps.products.event_types import ProductChanged
+from tests.support.problems import assert_problem
 
 pytestmark = pytest.mark.django_db(databases=["inventory"])
-PROBLEM = "application/problem+json"
 
 
 def stock_url(product_id):
@@ -23,15 +23,6 @@ def adjustments_url(product_id):
 
 
 LOW_STOCK_URL = "/api/v1/inventory/low-stock"
-
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["detail"]
-    return body
 
 
 # --- GET /inventory/{id} -----------------------------------------------------------------------

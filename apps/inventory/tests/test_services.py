@@ -24,7 +24,7 @@ from apps.inventory.models import (
     SaleShortfall,
     StockRecord,
 )
-from apps.inventory.tests.conftest import stock_of, stock_up
+from apps.inventory.tests.stock import stock_of, stock_up
 
 pytestmark = pytest.mark.django_db(databases=["inventory"])
 DB = "inventory"

@@ -1,26 +1,17 @@
 """The payments admin (filters, search, the refund action) and the OpenAPI document."""
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 
 from apps.payments.models import OutboxEvent, Payment
-from apps.payments.tests.conftest import PURCHASE_DATABASES, client_for, purchase
+from tests.support.clients import client_for
+from tests.support.purchases import PURCHASE_DATABASES, purchase
 
 ADMIN_DATABASES = [*PURCHASE_DATABASES, "users"]
 
 
-@pytest.fixture
-def admin_client():
-    user = get_user_model().objects.db_manager("users").create_superuser("admin@example.com", "pw-123456!")
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.django_db(databases=ADMIN_DATABASES)
-def test_the_admin_filters_and_searches_by_email_id_and_charge(admin_client, make_product):
-    product = make_product(stock=10, name="Watering can")
+def test_the_admin_filters_and_searches_by_email_id_and_charge(admin_client, stocked_product):
+    product = stocked_product(stock=10, name="Watering can")
     paid = purchase(client_for(email="ann@example.com"), [(product, 1)]).json()
     declined = purchase(client_for(email="ann@example.com"), [(product, 1)],
                         token="tok_chargeDeclined").json()
@@ -42,8 +33,8 @@ def test_the_admin_filters_and_searches_by_email_id_and_charge(admin_client, mak
 
 
 @pytest.mark.django_db(databases=ADMIN_DATABASES)
-def test_a_refund_is_confirmed_first_and_records_its_actor(admin_client, make_product):
-    product = make_product(stock=10, name="Watering can")
+def test_a_refund_is_confirmed_first_and_records_its_actor(admin_client, stocked_product):
+    product = stocked_product(stock=10, name="Watering can")
     paid = purchase(client_for(), [(product, 2)]).json()
     declined = purchase(client_for(), [(product, 1)], token="tok_chargeDeclined").json()
     selected = {"action": "refund_selected", "_selected_action": [paid["id"], declined["payment_id"]]}
@@ -67,8 +58,8 @@ def test_a_refund_is_confirmed_first_and_records_its_actor(admin_client, make_pr
 
 
 @pytest.mark.django_db(databases=ADMIN_DATABASES)
-def test_the_refund_button_leads_to_the_same_confirmation(admin_client, make_product):
-    paid = purchase(client_for(), [(make_product(stock=3), 1)]).json()
+def test_the_refund_button_leads_to_the_same_confirmation(admin_client, stocked_product):
+    paid = purchase(client_for(), [(stocked_product(stock=3), 1)]).json()
     url = f"/admin/payments/payment/{paid['id']}/refund/"
     assert "Refund" in admin_client.get(url).text
     response = admin_client.post(url, {"confirm": "yes"})

@@ -8,16 +8,16 @@ import pytest
 import requests
 
 from apps.payments.models import OutboxEvent, Payment, SandboxCharge
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
 from tests.support.processes import database_env, start_http_server
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase_body
 from tests.support.users import authorization
 
 REQUESTS = 100
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
-def test_one_key_charges_once_under_100_concurrent_requests(make_product, shopper_id):
-    product = make_product(stock=10)
+def test_one_key_charges_once_under_100_concurrent_requests(stocked_product, shopper_id):
+    product = stocked_product(stock=10)
     server = start_http_server("payments-one-key",
                                database_env())
     headers = {"Authorization": authorization(user_id=shopper_id), "Idempotency-Key": "one-key"}

@@ -16,9 +16,11 @@ from django.core.management import call_command
 from psycopg import sql
 
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase_body
+from tests.support.polling import wait_until
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase_body
 from tests.support.users import authorization
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
@@ -65,10 +67,8 @@ class Shop:
 
 
 def _assert_unavailable(response: requests.Response):
-    assert response.status_code == 503, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
+    assert_problem(response, 503, "service_unavailable")
     assert int(response.headers["Retry-After"]) > 0
-    assert response.json()["code"] == "service_unavailable"
 
 
 def _buy_once_back(shop: Shop, product_id, key: str) -> requests.Response:
@@ -81,8 +81,9 @@ def _buy_once_back(shop: Shop, product_id, key: str) -> requests.Response:
     return response
 
 
-def test_inventory_database_cut_answers_503_charges_nothing_and_frees_the_key(server, proxies, make_product):
-    product = make_product(stock=5)
+def test_inventory_database_cut_answers_503_charges_nothing_and_frees_the_key(server, proxies,
+                                                                              stocked_product):
+    product = stocked_product(stock=5)
     shop = Shop(server.url)
     assert shop.stock(product).status_code == 200
 
@@ -102,8 +103,9 @@ def test_inventory_database_cut_answers_503_charges_nothing_and_frees_the_key(se
     assert availability(product).reserved == 0
 
 
-def test_payments_database_cut_answers_503_and_the_key_works_once_it_is_back(server, proxies, make_product):
-    product = make_product(stock=5)
+def test_payments_database_cut_answers_503_and_the_key_works_once_it_is_back(server, proxies,
+                                                                             stocked_product):
+    product = stocked_product(stock=5)
     shop = Shop(server.url)
     proxies["payments"].cut()
     key = str(uuid.uuid4())
@@ -114,8 +116,9 @@ def test_payments_database_cut_answers_503_and_the_key_works_once_it_is_back(ser
     assert availability(product).on_hand == 4
 
 
-def test_products_database_cut_answers_503_on_the_catalogue_and_the_purchase(server, proxies, make_product):
-    product = make_product(stock=5)
+def test_products_database_cut_answers_503_on_the_catalogue_and_the_purchase(server, proxies,
+                                                                             stocked_product):
+    product = stocked_product(stock=5)
     shop = Shop(server.url)
     answered = str(uuid.uuid4())
     bought = shop.buy(product, answered)
@@ -129,11 +132,11 @@ def test_products_database_cut_answers_503_on_the_catalogue_and_the_purchase(ser
     assert replay.content == bought.content
 
 
-def test_a_hung_database_times_out_into_503_while_healthz_answers(server, make_product):
+def test_a_hung_database_times_out_into_503_while_healthz_answers(server, stocked_product):
     """A statement that waits (here on a row lock another session holds) is cancelled by the
     statement timeout: the buyer gets 503 after about a second, not after the hang (was 30 s
     and 500), and /healthz answers meanwhile."""
-    product = make_product(stock=5)
+    product = stocked_product(stock=5)
     shop = Shop(server.url)
     database = settings.DATABASES["inventory"]
     answers = []
@@ -156,11 +159,12 @@ def test_a_hung_database_times_out_into_503_while_healthz_answers(server, make_p
     assert SandboxCharge.objects.count() == 1
 
 
-def test_a_database_lost_after_the_charge_leaves_the_payment_to_the_sweeper(server, make_product, settings):
+def test_a_database_lost_after_the_charge_leaves_the_payment_to_the_sweeper(server, stocked_product,
+                                                                            settings):
     """The success step cannot be recorded (its statement times out on a lock, as on a hung
     database): 503, the charge stands, the payment stays pending with its key claimed, and
     resolve_pending_payments completes both: the retry replays the 201 of the one charge."""
-    product = make_product(stock=5)
+    product = stocked_product(stock=5)
     shop = Shop(server.url)
     database = settings.DATABASES["payments"]
     key = str(uuid.uuid4())
@@ -190,8 +194,7 @@ def test_a_database_lost_after_the_charge_leaves_the_payment_to_the_sweeper(serv
 def _wait_for_a_lock_wait(connection: psycopg.Connection):
     """Until a session of this database waits on a lock (`connection` in autocommit: the
     statistics views hold one snapshot per transaction)."""
-    deadline = time.monotonic() + 10
-    while not connection.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                 "AND datname = current_database()").fetchone()[0]:
-        assert time.monotonic() < deadline, "the purchase never waited on the lock"
-        time.sleep(0.05)
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+               "AND datname = current_database()")
+    wait_until(lambda: connection.execute(waiting).fetchone()[0], "the purchase to wait on the lock",
+               timeout=10, interval=0.05)

@@ -8,8 +8,8 @@ import pytest
 from apps.common.events.envelope import EventData, InvalidEvent, declared_types, handlers_for
 from apps.common.events.outbox import outbox_model
 from apps.payments.event_types import PaymentRefunded, PurchaseCompleted
-from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
 from config.service_apps import DOMAIN_APPS
+from tests.support.purchases import PURCHASE_DATABASES, purchase
 
 
 def _undeclared(app: str) -> list[str]:
@@ -38,11 +38,13 @@ def test_a_handler_of_an_undeclared_type_fails_the_check(monkeypatch):
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES)
-def test_every_emitted_payload_round_trips_through_its_declared_type(shopper, staff, make_product):
-    pen = make_product("19.99", stock=10, name="Fountain pen")
-    paid = purchase(shopper, [(pen, 2)])
+def test_every_emitted_payload_round_trips_through_its_declared_type(shopper_client, staff_client,
+                                                                     stocked_product):
+    pen = stocked_product("19.99", stock=10, name="Fountain pen")
+    paid = purchase(shopper_client, [(pen, 2)])
     assert paid.status_code == 201, paid.json()
-    refund = staff.post(f"/api/v1/payments/{paid.json()['id']}/refund", {"restock": True}, format="json")
+    refund = staff_client.post(f"/api/v1/payments/{paid.json()['id']}/refund", {"restock": True},
+                               format="json")
     assert refund.status_code == 200, refund.json()
 
     rows = [*outbox_model("payments").objects.all(), *outbox_model("inventory").objects.all()]

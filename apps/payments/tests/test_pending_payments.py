@@ -12,7 +12,7 @@ from apps.inventory import interface as inventory
 from apps.payments import idempotency, services, tasks
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
 from apps.payments.providers import get_provider
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase, purchase_body
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase, purchase_body
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 
@@ -39,8 +39,8 @@ def _resolve(capsys) -> str:
 
 
 def test_a_charged_payment_completes_with_its_event_and_its_key_replays_201(
-        shopper, shopper_id, make_product, capsys):
-    product = make_product(stock=5)
+        shopper_client, shopper_id, stocked_product, capsys):
+    product = stocked_product(stock=5)
     payment = _left_pending(shopper_id, product, "crashed-after-charge", charged=True)
     assert availability(product).reserved == 1
 
@@ -51,7 +51,7 @@ def test_a_charged_payment_completes_with_its_event_and_its_key_replays_201(
     assert OutboxEvent.objects.filter(type=services.PURCHASE_COMPLETED).count() == 1
     assert (availability(product).on_hand, availability(product).reserved) == (4, 0)  # the sale
 
-    retried = purchase(shopper, [(product, 1)], key="crashed-after-charge")
+    retried = purchase(shopper_client, [(product, 1)], key="crashed-after-charge")
     assert retried.status_code == 201
     assert retried["Idempotent-Replayed"] == "true"
     assert retried.json()["id"] == str(payment.id)
@@ -59,8 +59,8 @@ def test_a_charged_payment_completes_with_its_event_and_its_key_replays_201(
 
 
 def test_an_uncharged_payment_fails_releases_its_units_and_frees_its_key(
-        shopper, shopper_id, make_product, capsys):
-    product = make_product(stock=5)
+        shopper_client, shopper_id, stocked_product, capsys):
+    product = stocked_product(stock=5)
     payment = _left_pending(shopper_id, product, "crashed-before-charge", charged=False)
 
     assert "Succeeded 0, failed 1" in _resolve(capsys)
@@ -69,14 +69,14 @@ def test_an_uncharged_payment_fails_releases_its_units_and_frees_its_key(
     assert (availability(product).on_hand, availability(product).reserved) == (5, 0)
     assert OutboxEvent.objects.filter(type=services.PURCHASE_COMPLETED).count() == 0
 
-    retried = purchase(shopper, [(product, 1)], key="crashed-before-charge")
+    retried = purchase(shopper_client, [(product, 1)], key="crashed-before-charge")
     assert retried.status_code == 201, retried.json()
     assert retried.json()["id"] != str(payment.id)
     assert SandboxCharge.objects.count() == 1
 
 
-def test_a_payment_whose_request_still_runs_or_is_recent_is_left_alone(shopper_id, make_product, capsys):
-    product = make_product(stock=5)
+def test_a_payment_whose_request_still_runs_or_is_recent_is_left_alone(shopper_id, stocked_product, capsys):
+    product = stocked_product(stock=5)
     running = _left_pending(shopper_id, product, "still-running", charged=False)
     IdempotencyKey.objects.filter(payment=running).update(locked_at=timezone.now())
     recent = _left_pending(shopper_id, product, "recent", charged=True, minutes_ago=0)
@@ -88,8 +88,8 @@ def test_a_payment_whose_request_still_runs_or_is_recent_is_left_alone(shopper_i
     assert availability(product).reserved == 2
 
 
-def test_a_pending_payment_whose_key_expired_is_still_settled(shopper_id, make_product, capsys):
-    product = make_product(stock=5)
+def test_a_pending_payment_whose_key_expired_is_still_settled(shopper_id, stocked_product, capsys):
+    product = stocked_product(stock=5)
     payment = _left_pending(shopper_id, product, "long-gone", charged=True)
     IdempotencyKey.objects.all().delete()  # purged after IDEMPOTENCY_KEY_TTL_SECONDS
 
@@ -98,10 +98,10 @@ def test_a_pending_payment_whose_key_expired_is_still_settled(shopper_id, make_p
     assert availability(product).on_hand == 4
 
 
-def test_beat_runs_the_sweeper_task(shopper_id, make_product, settings):
+def test_beat_runs_the_sweeper_task(shopper_id, stocked_product, settings):
     assert settings.CELERY_BEAT_SCHEDULE["payments.resolve_pending_payments"]["task"] == \
         tasks.resolve_pending_payments.name
-    product = make_product(stock=5)
+    product = stocked_product(stock=5)
     _left_pending(shopper_id, product, "for-beat", charged=False)
     assert tasks.resolve_pending_payments() == {"failed": 1}
     assert availability(product).reserved == 0

@@ -6,16 +6,19 @@ from decimal import Decimal
 import pytest
 
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, client_for, purchase
 from apps.products import interface as products
+from tests.support.clients import client_for
+from tests.support.problems import assert_problem
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
 
 
-def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper, shopper_id, make_product):
-    pen, ink = make_product("19.99", stock=10), make_product("2.50", stock=5)
+def test_a_purchase_prices_reserves_charges_and_records_its_event(shopper_client, shopper_id,
+                                                                  stocked_product):
+    pen, ink = stocked_product("19.99", stock=10), stocked_product("2.50", stock=5)
 
-    response = purchase(shopper, [(pen, 2), (ink, 3)])
+    response = purchase(shopper_client, [(pen, 2), (ink, 3)])
 
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -48,45 +51,43 @@ def sku_of(product_id) -> str:
     return products.get_products([product_id])[product_id].sku
 
 
-def test_a_payment_keeps_the_names_and_skus_its_products_had(shopper, staff, make_product):
-    pen = make_product("19.99", stock=10, name="Fountain pen")
-    body = purchase(shopper, [(pen, 1)]).json()
-    staff.patch(f"/api/v1/products/{pen}", {"name": "Renamed pen"}, format="json")
+def test_a_payment_keeps_the_names_and_skus_its_products_had(shopper_client, staff_client, stocked_product):
+    pen = stocked_product("19.99", stock=10, name="Fountain pen")
+    body = purchase(shopper_client, [(pen, 1)]).json()
+    staff_client.patch(f"/api/v1/products/{pen}", {"name": "Renamed pen"}, format="json")
 
-    again = shopper.get(f"/api/v1/payments/{body['id']}").json()
+    again = shopper_client.get(f"/api/v1/payments/{body['id']}").json()
     assert [(item["sku"], item["name"]) for item in again["items"]] == [(sku_of(pen), "Fountain pen")]
 
 
 @pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
-def test_the_sale_reaches_inventory_through_the_event(shopper, make_product):
-    product = make_product(stock=10)
-    assert purchase(shopper, [(product, 3)]).status_code == 201
+def test_the_sale_reaches_inventory_through_the_event(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
+    assert purchase(shopper_client, [(product, 3)]).status_code == 201
     stock = availability(product)
     assert (stock.on_hand, stock.reserved, stock.available) == (7, 0, 7)
     assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
 
 
-def test_a_declined_card_fails_the_payment_and_releases_the_stock(shopper, make_product):
-    product = make_product(stock=10)
+def test_a_declined_card_fails_the_payment_and_releases_the_stock(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
 
-    response = purchase(shopper, [(product, 4)], token="tok_chargeDeclined")
+    response = purchase(shopper_client, [(product, 4)], token="tok_chargeDeclined")
 
-    assert response.status_code == 402
-    assert response["Content-Type"] == "application/problem+json"
-    problem = response.json()
-    assert (problem["code"], problem["decline_code"]) == ("payment_declined", "card_declined")
+    problem = assert_problem(response, 402, "payment_declined")
+    assert problem["decline_code"] == "card_declined"
     payment = Payment.objects.get(pk=problem["payment_id"])
     assert (payment.status, payment.failure_code) == ("failed", "payment_declined")
     stock = availability(product)
     assert (stock.on_hand, stock.reserved, stock.available) == (10, 0, 10)
     assert not OutboxEvent.objects.exists()
-    assert shopper.get(f"/api/v1/payments/{payment.id}").json()["status"] == "failed"
+    assert shopper_client.get(f"/api/v1/payments/{payment.id}").json()["status"] == "failed"
 
 
-def test_a_provider_processing_error_is_502_and_charges_nothing(shopper, make_product):
-    product = make_product(stock=10)
+def test_a_provider_processing_error_is_502_and_charges_nothing(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
 
-    response = purchase(shopper, [(product, 1)], token="tok_processingError")
+    response = purchase(shopper_client, [(product, 1)], token="tok_processingError")
 
     assert response.status_code == 502
     assert response.json()["code"] == "payment_provider_error"
@@ -95,10 +96,11 @@ def test_a_provider_processing_error_is_502_and_charges_nothing(shopper, make_pr
     assert availability(product).reserved == 0
 
 
-def test_insufficient_stock_names_the_product_and_reserves_and_charges_nothing(shopper, make_product):
-    plenty, scarce = make_product(stock=10), make_product(stock=2)
+def test_insufficient_stock_names_the_product_and_reserves_and_charges_nothing(shopper_client,
+                                                                               stocked_product):
+    plenty, scarce = stocked_product(stock=10), stocked_product(stock=2)
 
-    response = purchase(shopper, [(plenty, 1), (scarce, 3)])
+    response = purchase(shopper_client, [(plenty, 1), (scarce, 3)])
 
     assert response.status_code == 409
     problem = response.json()
@@ -109,10 +111,10 @@ def test_insufficient_stock_names_the_product_and_reserves_and_charges_nothing(s
     assert Payment.objects.get().failure_code == "insufficient_stock"
 
 
-def test_unknown_and_inactive_products_are_invalid(shopper, make_product):
-    active, inactive, unknown = make_product(), make_product(status="inactive"), uuid.uuid4()
+def test_unknown_and_inactive_products_are_invalid(shopper_client, stocked_product):
+    active, inactive, unknown = stocked_product(), stocked_product(status="inactive"), uuid.uuid4()
 
-    response = purchase(shopper, [(active, 1), (inactive, 1), (unknown, 1)])
+    response = purchase(shopper_client, [(active, 1), (inactive, 1), (unknown, 1)])
 
     assert response.status_code == 400
     problem = response.json()
@@ -122,14 +124,16 @@ def test_unknown_and_inactive_products_are_invalid(shopper, make_product):
     assert availability(active).reserved == 0
 
 
-def test_products_in_two_currencies_cannot_be_paid_together(shopper, make_product):
-    response = purchase(shopper, [(make_product(currency="USD"), 1), (make_product(currency="EUR"), 1)])
+def test_products_in_two_currencies_cannot_be_paid_together(shopper_client, stocked_product):
+    response = purchase(shopper_client, [(stocked_product(currency="USD"), 1),
+                                         (stocked_product(currency="EUR"), 1)])
     assert response.status_code == 400
     assert (response.json()["code"], response.json()["currencies"]) == ("mixed_currencies", ["EUR", "USD"])
 
 
-def test_the_amount_is_exact_decimal_arithmetic(shopper, make_product):
-    response = purchase(shopper, [(make_product("0.10", stock=1000), 3), (make_product("0.20", stock=10), 1)])
+def test_the_amount_is_exact_decimal_arithmetic(shopper_client, stocked_product):
+    lines = [(stocked_product("0.10", stock=1000), 3), (stocked_product("0.20", stock=10), 1)]
+    response = purchase(shopper_client, lines)
     assert response.json()["amount"] == "0.50"
     assert Payment.objects.get().amount == Decimal("0.50")
 
@@ -154,37 +158,37 @@ TOKEN = {"token": "tok_visa"}
     ({"items": [_line()], "payment_method": {"token": ""}}, "payment_method"),
     ({"items": "all of them", "payment_method": "cash"}, "items"),
 ])
-def test_invalid_bodies_are_400_naming_the_field(shopper, body, field):
-    response = shopper.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "k1"})
+def test_invalid_bodies_are_400_naming_the_field(shopper_client, body, field):
+    response = shopper_client.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "k1"})
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert field in response.json()["errors"]
     assert not IdempotencyKey.objects.exists()  # a request that did not run stores nothing
 
 
-def test_a_product_listed_twice_is_refused(shopper):
+def test_a_product_listed_twice_is_refused(shopper_client):
     product = uuid.uuid4()
-    response = purchase(shopper, [(product, 1), (product, 2)])
+    response = purchase(shopper_client, [(product, 1), (product, 2)])
     assert response.status_code == 400
     assert "appears more than once" in response.json()["errors"]["items"][0]
 
 
-def test_a_body_that_is_not_json_is_400(shopper):
-    response = shopper.post("/api/v1/payments", "{items", content_type="application/json",
+def test_a_body_that_is_not_json_is_400(shopper_client):
+    response = shopper_client.post("/api/v1/payments", "{items", content_type="application/json",
                             headers={"Idempotency-Key": "k1"})
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": ""}, {"Idempotency-Key": "   "}])
-def test_the_idempotency_key_is_required(shopper, headers):
-    response = shopper.post("/api/v1/payments", {"items": []}, format="json", headers=headers)
+def test_the_idempotency_key_is_required(shopper_client, headers):
+    response = shopper_client.post("/api/v1/payments", {"items": []}, format="json", headers=headers)
     assert response.status_code == 400
     assert response.json()["code"] == "idempotency_key_required"
 
 
-def test_an_idempotency_key_longer_than_255_characters_is_refused(shopper, make_product):
-    assert purchase(shopper, [(make_product(), 1)], key="k" * 255).status_code == 201
-    response = purchase(shopper, [(make_product(), 1)], key="k" * 256)
+def test_an_idempotency_key_longer_than_255_characters_is_refused(shopper_client, stocked_product):
+    assert purchase(shopper_client, [(stocked_product(), 1)], key="k" * 255).status_code == 201
+    response = purchase(shopper_client, [(stocked_product(), 1)], key="k" * 256)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]
 
@@ -194,8 +198,8 @@ def test_anonymous_purchases_are_401(api_client):
     assert response.status_code == 401
 
 
-def test_other_users_payments_are_unaffected(make_product):
-    product = make_product(stock=3)
+def test_other_users_payments_are_unaffected(stocked_product):
+    product = stocked_product(stock=3)
     assert purchase(client_for(), [(product, 1)]).status_code == 201
     assert purchase(client_for(), [(product, 2)]).status_code == 201
     assert purchase(client_for(), [(product, 1)]).json()["code"] == "insufficient_stock"
@@ -203,13 +207,13 @@ def test_other_users_payments_are_unaffected(make_product):
 
 
 def test_a_total_beyond_the_amount_column_is_400_naming_the_items_before_anything_is_written(
-        shopper, make_product):
-    product = make_product("9999999999.99")
-    response = purchase(shopper, [(product, 2)], key="too-much")
+        shopper_client, stocked_product):
+    product = stocked_product("9999999999.99")
+    response = purchase(shopper_client, [(product, 2)], key="too-much")
     assert response.status_code == 400
     assert (response.json()["code"], list(response.json()["errors"])) == ("validation_error", ["items"])
     assert not Payment.objects.exists()
     assert availability(product).reserved == 0
     # The key is not stuck: it replays the same answer at once.
-    again = purchase(shopper, [(product, 2)], key="too-much")
+    again = purchase(shopper_client, [(product, 2)], key="too-much")
     assert (again.status_code, again.headers["Idempotent-Replayed"]) == (400, "true")

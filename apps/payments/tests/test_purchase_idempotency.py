@@ -8,21 +8,17 @@ from django.utils import timezone
 from apps.inventory import interface as inventory
 from apps.payments import idempotency, services
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment, SandboxCharge
-from apps.payments.tests.conftest import (
-    PURCHASE_DATABASES,
-    availability,
-    client_for,
-    purchase,
-    purchase_body,
-)
+from tests.support.clients import client_for
+from tests.support.problems import assert_problem
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase, purchase_body
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
 
 
-def test_the_same_request_again_replays_the_first_response_and_charges_once(shopper, make_product):
-    product = make_product(stock=10)
-    first = purchase(shopper, [(product, 2)], key="order-1")
-    again = purchase(shopper, [(product, 2)], key="order-1")
+def test_the_same_request_again_replays_the_first_response_and_charges_once(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
+    first = purchase(shopper_client, [(product, 2)], key="order-1")
+    again = purchase(shopper_client, [(product, 2)], key="order-1")
 
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.content == first.content
@@ -31,42 +27,42 @@ def test_the_same_request_again_replays_the_first_response_and_charges_once(shop
     assert availability(product).reserved == 2
 
 
-def test_a_failure_is_replayed_too(shopper, make_product):
-    product = make_product(stock=10)
-    first = purchase(shopper, [(product, 1)], token="tok_chargeDeclined", key="order-1")
-    again = purchase(shopper, [(product, 1)], token="tok_chargeDeclined", key="order-1")
-    assert (first.status_code, again.status_code) == (402, 402)
+def test_a_failure_is_replayed_too(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
+    first = purchase(shopper_client, [(product, 1)], token="tok_chargeDeclined", key="order-1")
+    again = purchase(shopper_client, [(product, 1)], token="tok_chargeDeclined", key="order-1")
+    assert_problem(again, 402, "payment_declined")
     assert again.content == first.content
-    assert again["Content-Type"] == "application/problem+json"
     assert again["Idempotent-Replayed"] == "true"
     assert SandboxCharge.objects.count() == 1
 
 
-def test_the_key_with_another_body_is_422(shopper, make_product):
-    product = make_product(stock=10)
-    assert purchase(shopper, [(product, 1)], key="order-1").status_code == 201
-    response = purchase(shopper, [(product, 2)], key="order-1")
+def test_the_key_with_another_body_is_422(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
+    assert purchase(shopper_client, [(product, 1)], key="order-1").status_code == 201
+    response = purchase(shopper_client, [(product, 2)], key="order-1")
     assert response.status_code == 422
     assert response.json()["code"] == "idempotency_key_reused"
     assert Payment.objects.count() == 1
 
 
-def test_the_key_while_its_first_request_runs_is_409(shopper, shopper_id, make_product):
-    product = make_product(stock=10)
+def test_the_key_while_its_first_request_runs_is_409(shopper_client, shopper_id, stocked_product):
+    product = stocked_product(stock=10)
     body = purchase_body([(product, 1)])
     # The first request has claimed the key and is still running.
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", body)
     idempotency.claim(shopper_id, "order-1", fingerprint)
 
-    response = shopper.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "order-1"})
+    response = shopper_client.post("/api/v1/payments", body, format="json",
+                                   headers={"Idempotency-Key": "order-1"})
 
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_progress"
     assert not Payment.objects.exists()
 
 
-def test_keys_are_scoped_to_their_user(make_product):
-    product = make_product(stock=10)
+def test_keys_are_scoped_to_their_user(stocked_product):
+    product = stocked_product(stock=10)
     first = purchase(client_for(), [(product, 1)], key="order-1")
     second = purchase(client_for(), [(product, 1)], key="order-1")
     assert (first.status_code, second.status_code) == (201, 201)
@@ -83,8 +79,8 @@ def _crash(payment):
     raise Crash("the process died before the final commit")
 
 
-def test_the_outcome_event_and_response_commit_together_or_not_at_all(shopper_id, make_product):
-    product = make_product(stock=10)
+def test_the_outcome_event_and_response_commit_together_or_not_at_all(shopper_id, stocked_product):
+    product = stocked_product(stock=10)
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", {"n": 1})
 
     with pytest.raises(Crash):
@@ -97,8 +93,8 @@ def test_the_outcome_event_and_response_commit_together_or_not_at_all(shopper_id
 
 
 def test_a_key_whose_request_died_resumes_its_payment_without_charging_again(
-        settings, shopper, shopper_id, make_product):
-    product = make_product(stock=10)
+        settings, shopper_client, shopper_id, stocked_product):
+    product = stocked_product(stock=10)
     body = purchase_body([(product, 2)])
     with pytest.raises(Crash):  # charged, then died before recording the outcome
         services.purchase(
@@ -107,12 +103,14 @@ def test_a_key_whose_request_died_resumes_its_payment_without_charging_again(
             lines=[services.PurchaseLine(product, 2)], token="tok_visa", render=_crash,
         )
     dead = Payment.objects.get()
-    retry = shopper.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "order-1"})
+    retry = shopper_client.post("/api/v1/payments", body, format="json",
+                                headers={"Idempotency-Key": "order-1"})
     assert retry.status_code == 409  # the lock is young: the request might still be running
 
     IdempotencyKey.objects.update(
         locked_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT_SECONDS + 1))
-    retry = shopper.post("/api/v1/payments", body, format="json", headers={"Idempotency-Key": "order-1"})
+    retry = shopper_client.post("/api/v1/payments", body, format="json",
+                                headers={"Idempotency-Key": "order-1"})
 
     assert retry.status_code == 201
     assert retry.json()["id"] == str(dead.id)
@@ -121,8 +119,9 @@ def test_a_key_whose_request_died_resumes_its_payment_without_charging_again(
     assert availability(product).reserved == 2
 
 
-def test_a_resumed_payment_whose_reservation_was_released_is_not_charged(settings, shopper_id, make_product):
-    product = make_product(stock=10)
+def test_a_resumed_payment_whose_reservation_was_released_is_not_charged(settings, shopper_id,
+                                                                         stocked_product):
+    product = stocked_product(stock=10)
     fingerprint = idempotency.request_fingerprint("POST", "/api/v1/payments", {"n": 1})
     purchase_args = {"user_id": shopper_id, "idempotency_key": "order-1", "fingerprint": fingerprint,
                      "lines": [services.PurchaseLine(product, 1)], "token": "tok_visa"}
@@ -139,11 +138,11 @@ def test_a_resumed_payment_whose_reservation_was_released_is_not_charged(setting
     assert Payment.objects.get().status == "failed"
 
 
-def test_a_key_is_new_again_after_it_expires(shopper, make_product):
-    product = make_product(stock=10)
-    first = purchase(shopper, [(product, 1)], key="order-1")
+def test_a_key_is_new_again_after_it_expires(shopper_client, stocked_product):
+    product = stocked_product(stock=10)
+    first = purchase(shopper_client, [(product, 1)], key="order-1")
     IdempotencyKey.objects.update(expires_at=timezone.now())
-    second = purchase(shopper, [(product, 1)], key="order-1")
+    second = purchase(shopper_client, [(product, 1)], key="order-1")
     assert second.status_code == 201
     assert second.json()["id"] != first.json()["id"]
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from apps.common.events.outbox import emit, emit_many, relay_channel
 from apps.payments.models import SandboxCharge
-from apps.payments.tests.conftest import PURCHASE_DATABASES, purchase
+from tests.support.purchases import PURCHASE_DATABASES, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES, transaction=True)
 
@@ -69,12 +69,12 @@ def counted():
 
 
 @override_settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9")  # never dialled: the relay is not running
-def test_a_purchase_is_12_statements_in_3_commits(shopper, make_product):
-    pen, ink = make_product("19.99", stock=10), make_product("2.50", stock=5)
-    purchase(shopper, [(pen, 1)])  # warm: first-use lookups are not the purchase's
+def test_a_purchase_is_12_statements_in_3_commits(shopper_client, stocked_product):
+    pen, ink = stocked_product("19.99", stock=10), stocked_product("2.50", stock=5)
+    purchase(shopper_client, [(pen, 1)])  # warm: first-use lookups are not the purchase's
 
     with counted() as cost:
-        response = purchase(shopper, [(pen, 2), (ink, 3)])
+        response = purchase(shopper_client, [(pen, 2), (ink, 3)])
 
     assert response.status_code == 201, response.json()
     # price; claim + payment + items; reservation + lines + stock (lock, update) + events;

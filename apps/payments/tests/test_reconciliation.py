@@ -17,7 +17,8 @@ from apps.common.events.outbox import apply_event
 from apps.inventory import interface as inventory
 from apps.payments import reconciliation, tasks
 from apps.payments.models import OutboxEvent
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, purchase
+from tests.support.metrics import sample
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase
 
 pytestmark = pytest.mark.django_db(databases=["default", *PURCHASE_DATABASES], transaction=True)
 
@@ -32,33 +33,32 @@ def events_lost(settings):
 
 
 def found_total(kind: str) -> float:
-    return prometheus_client.REGISTRY.get_sample_value(
-        "shop_sales_reconciliation_found_total", {"kind": kind}) or 0.0
+    return sample("shop_sales_reconciliation_found_total", kind=kind)
 
 
-def buy(shopper, product_id, quantity: int = 1) -> str:
-    response = purchase(shopper, [(product_id, quantity)])
+def buy(shopper_client, product_id, quantity: int = 1) -> str:
+    response = purchase(shopper_client, [(product_id, quantity)])
     assert response.status_code == 201, response.json()
     return response.json()["id"]
 
 
-def refund(staff, payment_id: str, *, restock: bool):
-    response = staff.post(f"/api/v1/payments/{payment_id}/refund", {"restock": restock}, format="json")
+def refund(staff_client, payment_id: str, *, restock: bool):
+    response = staff_client.post(f"/api/v1/payments/{payment_id}/refund", {"restock": restock}, format="json")
     assert response.status_code == 200, response.json()
 
 
 def test_lost_sales_refunds_and_held_reservations_are_found_and_repaired_once(
-        settings, shopper, staff, make_product):
+        settings, shopper_client, staff_client, stocked_product):
     settings.KAFKA_BOOTSTRAP_SERVERS = None
-    product = make_product(stock=20)
-    applied = buy(shopper, product)  # embedded: its sale is applied at commit
-    refunded = buy(shopper, product)
-    unstocked_refund = buy(shopper, product)
+    product = stocked_product(stock=20)
+    applied = buy(shopper_client, product)  # embedded: its sale is applied at commit
+    refunded = buy(shopper_client, product)
+    unstocked_refund = buy(shopper_client, product)
     with events_lost(settings):
-        held = buy(shopper, product, 2)
-        lapsed = buy(shopper, product, 3)
-        refund(staff, refunded, restock=True)
-        refund(staff, unstocked_refund, restock=False)
+        held = buy(shopper_client, product, 2)
+        lapsed = buy(shopper_client, product, 3)
+        refund(staff_client, refunded, restock=True)
+        refund(staff_client, unstocked_refund, restock=False)
     inventory.release(lapsed)  # as expiry would, 15 minutes on
     before = {kind: found_total(kind) for kind in ("sale_missing", "reservation_held", "refund_missing")}
     assert availability(product) == inventory.Availability(product, on_hand=17, reserved=2, available=15)
@@ -96,11 +96,11 @@ def test_lost_sales_refunds_and_held_reservations_are_found_and_repaired_once(
     assert availability(product).on_hand == 13
 
 
-def test_reconcile_sales_command_reports_and_repairs(settings, shopper, make_product, capsys):
+def test_reconcile_sales_command_reports_and_repairs(settings, shopper_client, stocked_product, capsys):
     settings.KAFKA_BOOTSTRAP_SERVERS = None
-    product = make_product(stock=5)
+    product = stocked_product(stock=5)
     with events_lost(settings):
-        payment_id = buy(shopper, product)
+        payment_id = buy(shopper_client, product)
     event_id = OutboxEvent.objects.using("payments").get(key=payment_id).id
 
     call_command("reconcile_sales", "--dry-run", "--grace", "0")

@@ -7,8 +7,9 @@ import pytest
 from apps.payments.models import IdempotencyKey, OutboxEvent, Payment
 from apps.payments.providers import _provider, get_provider
 from apps.payments.tests import stripe_server
-from apps.payments.tests.conftest import PURCHASE_DATABASES, availability, client_for, purchase
+from tests.support.clients import client_for
 from tests.support.processes import free_port
+from tests.support.purchases import PURCHASE_DATABASES, availability, purchase
 
 pytestmark = pytest.mark.django_db(databases=PURCHASE_DATABASES)
 
@@ -28,10 +29,10 @@ def fake_stripe(settings):
     server.server_close()
 
 
-def test_a_succeeded_intent_is_a_succeeded_payment(fake_stripe, shopper, make_product):
-    product = make_product("19.99", stock=5)
+def test_a_succeeded_intent_is_a_succeeded_payment(fake_stripe, shopper_client, stocked_product):
+    product = stocked_product("19.99", stock=5)
 
-    response = purchase(shopper, [(product, 2)], token="pm_card_visa")
+    response = purchase(shopper_client, [(product, 2)], token="pm_card_visa")
 
     assert response.status_code == 201, response.json()
     payment = Payment.objects.get(pk=response.json()["id"])
@@ -45,10 +46,10 @@ def test_a_succeeded_intent_is_a_succeeded_payment(fake_stripe, shopper, make_pr
     assert OutboxEvent.objects.get().type == "payments.purchase_completed"
 
 
-def test_a_declined_card_is_402_and_releases_the_stock(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
+def test_a_declined_card_is_402_and_releases_the_stock(fake_stripe, shopper_client, stocked_product):
+    product = stocked_product(stock=5)
 
-    response = purchase(shopper, [(product, 2)], token="pm_card_chargeDeclined")
+    response = purchase(shopper_client, [(product, 2)], token="pm_card_chargeDeclined")
 
     assert response.status_code == 402
     assert response.json()["code"] == "payment_declined"
@@ -58,10 +59,10 @@ def test_a_declined_card_is_402_and_releases_the_stock(fake_stripe, shopper, mak
     assert not OutboxEvent.objects.exists()
 
 
-def test_3d_secure_answers_202_pending_with_the_client_secret(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
+def test_3d_secure_answers_202_pending_with_the_client_secret(fake_stripe, shopper_client, stocked_product):
+    product = stocked_product(stock=5)
 
-    response = purchase(shopper, [(product, 1)], token="pm_card_threeDSecure2Required")
+    response = purchase(shopper_client, [(product, 1)], token="pm_card_threeDSecure2Required")
 
     assert response.status_code == 202, response.json()
     body = response.json()
@@ -73,10 +74,11 @@ def test_3d_secure_answers_202_pending_with_the_client_secret(fake_stripe, shopp
     assert not OutboxEvent.objects.exists()
 
 
-def test_a_500_from_stripe_is_502_after_a_retry_with_the_same_key(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
+def test_a_500_from_stripe_is_502_after_a_retry_with_the_same_key(fake_stripe, shopper_client,
+                                                                  stocked_product):
+    product = stocked_product(stock=5)
 
-    response = purchase(shopper, [(product, 1)], token="pm_card_internalError")
+    response = purchase(shopper_client, [(product, 1)], token="pm_card_internalError")
 
     assert response.status_code == 502
     assert response.json()["code"] == "payment_provider_error"
@@ -88,22 +90,24 @@ def test_a_500_from_stripe_is_502_after_a_retry_with_the_same_key(fake_stripe, s
     assert availability(product).reserved == 0
 
 
-def test_stripe_unreachable_is_502_and_nothing_charged(fake_stripe, settings, shopper, make_product):
+def test_stripe_unreachable_is_502_and_nothing_charged(fake_stripe, settings, shopper_client,
+                                                       stocked_product):
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     _provider.cache_clear()
-    product = make_product(stock=5)
+    product = stocked_product(stock=5)
 
-    response = purchase(shopper, [(product, 1)], token="pm_card_visa")
+    response = purchase(shopper_client, [(product, 1)], token="pm_card_visa")
 
     assert response.status_code == 502
     assert Payment.objects.get().status == "failed"
     assert availability(product).reserved == 0
 
 
-def test_a_timeout_is_503_pending_and_the_sweeper_finds_the_charge(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
+def test_a_timeout_is_503_pending_and_the_sweeper_finds_the_charge(fake_stripe, shopper_client,
+                                                                   stocked_product):
+    product = stocked_product(stock=5)
 
-    response = purchase(shopper, [(product, 1)], token="pm_card_timeout")
+    response = purchase(shopper_client, [(product, 1)], token="pm_card_timeout")
 
     assert response.status_code == 503
     payment = Payment.objects.get()
@@ -116,9 +120,10 @@ def test_a_timeout_is_503_pending_and_the_sweeper_finds_the_charge(fake_stripe, 
     assert charge.id == next(iter(fake_stripe.intents))
 
 
-def test_an_unfinished_3d_secure_intent_is_cancelled_by_the_sweeper(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
-    purchase(shopper, [(product, 1)], token="pm_card_threeDSecure2Required")
+def test_an_unfinished_3d_secure_intent_is_cancelled_by_the_sweeper(fake_stripe, shopper_client,
+                                                                    stocked_product):
+    product = stocked_product(stock=5)
+    purchase(shopper_client, [(product, 1)], token="pm_card_threeDSecure2Required")
     payment = Payment.objects.get()
 
     assert get_provider("stripe").find_charge(str(payment.id)) is None
@@ -128,9 +133,10 @@ def test_an_unfinished_3d_secure_intent_is_cancelled_by_the_sweeper(fake_stripe,
     assert fake_stripe.posts(f"/v1/payment_intents/{intent['id']}/cancel")
 
 
-def test_an_intent_that_succeeded_since_the_search_indexed_it_is_found(fake_stripe, shopper, make_product):
-    product = make_product(stock=5)
-    purchase(shopper, [(product, 1)], token="pm_card_threeDSecure2Required")
+def test_an_intent_that_succeeded_since_the_search_indexed_it_is_found(fake_stripe, shopper_client,
+                                                                       stocked_product):
+    product = stocked_product(stock=5)
+    purchase(shopper_client, [(product, 1)], token="pm_card_threeDSecure2Required")
     [intent] = fake_stripe.intents.values()
     intent.update(status="succeeded", next_action=None)  # the shopper passed 3-D Secure just now
 
@@ -140,12 +146,12 @@ def test_an_intent_that_succeeded_since_the_search_indexed_it_is_found(fake_stri
     assert intent["status"] == "succeeded"
 
 
-def test_a_refund_goes_through_the_refund_api_once(fake_stripe, shopper, make_product):
-    product = make_product("10.00", stock=5)
-    payment_id = purchase(shopper, [(product, 1)], token="pm_card_visa").json()["id"]
-    staff = client_for(is_staff=True)
+def test_a_refund_goes_through_the_refund_api_once(fake_stripe, shopper_client, stocked_product):
+    product = stocked_product("10.00", stock=5)
+    payment_id = purchase(shopper_client, [(product, 1)], token="pm_card_visa").json()["id"]
+    staff_client = client_for(is_staff=True)
 
-    response = staff.post(f"/api/v1/payments/{payment_id}/refund", {"restock": True}, format="json")
+    response = staff_client.post(f"/api/v1/payments/{payment_id}/refund", {"restock": True}, format="json")
 
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "refunded"

@@ -16,8 +16,10 @@ from psycopg import sql
 from apps.inventory import interface as inventory
 from apps.payments.models import OutboxEvent, Payment, WebhookEvent
 from apps.payments.tests import stripe_server
-from apps.payments.tests.conftest import availability, client_for
+from tests.support.clients import client_for
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, start_http_server
+from tests.support.purchases import availability
 from tests.support.smtp import SmtpServer
 from tests.support.users import UserFactory, access_token
 
@@ -82,8 +84,8 @@ def deliver_signed(server, event_type: str, data_object: dict):
 
 @pytest.fixture
 def product():
-    staff = client_for(is_staff=True)
-    response = staff.post("/api/v1/products", {"sku": f"SKU-{uuid.uuid4().hex[:12]}", "name": "Lamp",
+    staff_client = client_for(is_staff=True)
+    response = staff_client.post("/api/v1/products", {"sku": f"SKU-{uuid.uuid4().hex[:12]}", "name": "Lamp",
                                                "price": "25.00", "currency": "EUR"}, format="json")
     product_id = uuid.UUID(response.json()["id"])
     inventory.receive_stock(f"receipt-{uuid.uuid4()}", [inventory.StockLine(product_id, 10)],
@@ -222,9 +224,7 @@ def test_a_delivery_not_signed_now_with_our_secret_is_refused(server, pending, d
 
     response = deliver(server, payload, signature)
 
-    assert response.status_code == 400
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "invalid_signature"
+    assert_problem(response, 400, "invalid_signature")
     payment.refresh_from_db()
     assert payment.status == "pending"
     assert not WebhookEvent.objects.exists()

@@ -1,26 +1,10 @@
+"""Catalogue rows for products' own tests, made through its services."""
+
 from decimal import Decimal
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.products import services
-from tests.support.users import authorization
-
-
-def _client_with(authorization: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=authorization)
-    return client
-
-
-@pytest.fixture
-def staff_client():
-    return _client_with(authorization(is_staff=True))
-
-
-@pytest.fixture
-def shopper_client():
-    return _client_with(authorization())
 
 
 @pytest.fixture

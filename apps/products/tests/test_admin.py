@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.db import connections, transaction
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -16,13 +15,6 @@ from apps.products.models import OutboxEvent, Product
 pytestmark = pytest.mark.django_db(databases=["users", "products"])
 
 
-@pytest.fixture
-def staff_browser(client):
-    staff = get_user_model().objects.create_superuser(email="staff@example.com", password="x-long-pass-1")
-    client.force_login(staff)
-    return client
-
-
 def _changelist_queries(browser, query=""):
     with CaptureQueriesContext(connections["products"]) as queries:
         response = browser.get(f"/admin/products/product/{query}")
@@ -30,44 +22,44 @@ def _changelist_queries(browser, query=""):
     return response, len(queries)
 
 
-def test_product_list_costs_the_same_queries_for_5_or_40_products(staff_browser, make_product, make_category):
+def test_product_list_costs_the_same_queries_for_5_or_40_products(admin_client, make_product, make_category):
     category = make_category("Tea")
     for _ in range(5):
         make_product(category=category)
-    _, few = _changelist_queries(staff_browser)
+    _, few = _changelist_queries(admin_client)
     for _ in range(35):
         make_product(category=category)
-    response, many = _changelist_queries(staff_browser)
+    response, many = _changelist_queries(admin_client)
     assert many == few
     assert b'name="form-0-price"' in response.content  # price is editable in the list
 
 
 def test_product_list_searches_name_and_sku_and_filters_status_and_category(
-        staff_browser, make_product, make_category):
+        admin_client, make_product, make_category):
     tea = make_category("Tea")
     make_product(sku="TEA-GREEN", name="Sencha", category=tea)
     make_product(sku="MUG-1", name="Green mug", status=Product.Status.INACTIVE)
-    response, _ = _changelist_queries(staff_browser, "?q=TEA-GREEN")
+    response, _ = _changelist_queries(admin_client, "?q=TEA-GREEN")
     assert b"Sencha" in response.content and b"Green mug" not in response.content
-    response, _ = _changelist_queries(staff_browser, "?q=green")
+    response, _ = _changelist_queries(admin_client, "?q=green")
     assert b"Sencha" in response.content and b"Green mug" in response.content
-    response, _ = _changelist_queries(staff_browser, "?status__exact=inactive")
+    response, _ = _changelist_queries(admin_client, "?status__exact=inactive")
     assert b"Green mug" in response.content and b"Sencha" not in response.content
-    response, _ = _changelist_queries(staff_browser, f"?category__id__exact={tea.id}")
+    response, _ = _changelist_queries(admin_client, f"?category__id__exact={tea.id}")
     assert b"Sencha" in response.content and b"Green mug" not in response.content
 
 
-def test_category_list_shows_the_tree(staff_browser, make_category):
+def test_category_list_shows_the_tree(admin_client, make_category):
     home = make_category("Home")
     kitchen = make_category("Kitchen", parent=home)
     make_category("Knives", parent=kitchen)
     make_category("Garden")
-    response = staff_browser.get("/admin/products/category/")
+    response = admin_client.get("/admin/products/category/")
     html = response.content.decode()
     positions = [html.index(f">{name}</span>") for name in ("Garden", "Home", "Kitchen", "Knives")]
     assert positions == sorted(positions)  # depth-first
     assert '<span style="padding-left: 3.0em">Knives</span>' in html
-    add_form = staff_browser.get("/admin/products/category/add/").content.decode()
+    add_form = admin_client.get("/admin/products/category/add/").content.decode()
     assert "prepopulated" in add_form
 
 
@@ -82,20 +74,20 @@ def test_an_admin_price_edit_reaches_the_cached_public_catalogue(api_client, mak
     assert api_client.get(f"/api/v1/products/{product.id}").json()["price"] == "12.00"
 
 
-def test_deleting_a_product_deactivates_it(staff_browser, make_product):
+def test_deleting_a_product_deactivates_it(admin_client, make_product):
     product = make_product(sku="SOLD-1")
-    confirmation = staff_browser.get(f"/admin/products/product/{product.id}/delete/")
+    confirmation = admin_client.get(f"/admin/products/product/{product.id}/delete/")
     assert b"Deactivate the product" in confirmation.content
-    response = staff_browser.post(f"/admin/products/product/{product.id}/delete/", {"post": "yes"},
+    response = admin_client.post(f"/admin/products/product/{product.id}/delete/", {"post": "yes"},
                                   follow=True)
     assert b"was deactivated" in response.content
     product.refresh_from_db()  # still there
     assert product.status == Product.Status.INACTIVE
 
     other = make_product()
-    actions = staff_browser.get("/admin/products/product/").context["action_form"].fields["action"].choices
+    actions = admin_client.get("/admin/products/product/").context["action_form"].fields["action"].choices
     assert "delete_selected" not in dict(actions)
-    staff_browser.post("/admin/products/product/", {"action": "deactivate_selected",
+    admin_client.post("/admin/products/product/", {"action": "deactivate_selected",
                                                     "_selected_action": [str(other.id)]})
     other.refresh_from_db()
     assert other.status == Product.Status.INACTIVE
@@ -104,17 +96,17 @@ def test_deleting_a_product_deactivates_it(staff_browser, make_product):
 
 
 @pytest.mark.django_db(databases=["users", "products", "inventory"])
-def test_an_admin_edit_emits_the_product_event_and_the_page_shows_its_stock(staff_browser, make_product):
+def test_an_admin_edit_emits_the_product_event_and_the_page_shows_its_stock(admin_client, make_product):
     product = make_product(sku="EDIT-1", name="Old name")
     inventory.receive_stock(f"receipt-{product.id}", [inventory.StockLine(product.id, 7)], reason="delivery")
-    page = staff_browser.get(f"/admin/products/product/{product.id}/change/")
+    page = admin_client.get(f"/admin/products/product/{product.id}/change/")
     assert b"7 available (7 on hand, 0 reserved)" in page.content
     assert f"/admin/inventory/stockrecord/{product.id}/change/".encode() in page.content
 
     form = page.context["adminform"].form
     data = {**{name: form[name].value() for name in ("sku", "description", "price", "currency", "status")},
             "name": "New name", "image_urls": "[]", "category": ""}
-    response = staff_browser.post(f"/admin/products/product/{product.id}/change/", data)
+    response = admin_client.post(f"/admin/products/product/{product.id}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     event = OutboxEvent.objects.filter(key=str(product.id)).latest("created_at")
     assert (event.type, event.payload["data"]) == ("products.product_changed", {

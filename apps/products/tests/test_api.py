@@ -6,18 +6,11 @@ from decimal import Decimal
 import pytest
 
 from apps.products.models import Product
+from tests.support.problems import assert_problem
 
 pytestmark = pytest.mark.django_db(databases=["products"])
 
 NEW_PRODUCT = {"sku": "MUG-001", "name": "Enamel mug", "description": "Keeps tea warm.", "price": "19.99"}
-
-
-def _problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
 
 
 class TestCategories:
@@ -41,25 +34,27 @@ class TestCategories:
 
     def test_taken_slug_is_409(self, staff_client, make_category):
         make_category("Books")
-        _problem(staff_client.post("/api/v1/categories", {"name": "Books"}, format="json"), 409, "slug_taken")
-        _problem(staff_client.post("/api/v1/categories", {"name": "Other", "slug": "books"}, format="json"),
+        assert_problem(staff_client.post("/api/v1/categories", {"name": "Books"}, format="json"), 409,
+                       "slug_taken")
+        assert_problem(staff_client.post("/api/v1/categories", {"name": "Other", "slug": "books"},
+                                         format="json"),
                  409, "slug_taken")
 
     def test_unknown_parent_is_400(self, staff_client):
-        body = _problem(staff_client.post("/api/v1/categories",
+        body = assert_problem(staff_client.post("/api/v1/categories",
                                           {"name": "Orphan", "parent_id": str(uuid.uuid4())}, format="json"),
                         400, "validation_error")
         assert list(body["errors"]) == ["parent_id"]
 
     def test_a_name_without_slug_characters_needs_a_slug(self, staff_client):
-        body = _problem(staff_client.post("/api/v1/categories", {"name": "!!!"}, format="json"),
+        body = assert_problem(staff_client.post("/api/v1/categories", {"name": "!!!"}, format="json"),
                         400, "validation_error")
         assert list(body["errors"]) == ["slug"]
 
     def test_anonymous_is_401_and_shopper_403(self, api_client, shopper_client):
-        _problem(api_client.post("/api/v1/categories", {"name": "X"}, format="json"),
+        assert_problem(api_client.post("/api/v1/categories", {"name": "X"}, format="json"),
                  401, "not_authenticated")
-        _problem(shopper_client.post("/api/v1/categories", {"name": "X"}, format="json"),
+        assert_problem(shopper_client.post("/api/v1/categories", {"name": "X"}, format="json"),
                  403, "permission_denied")
 
 
@@ -83,13 +78,14 @@ class TestProductWrites:
     def test_taken_sku_is_409_on_create_and_update(self, staff_client, make_product):
         make_product(sku="MUG-001")
         other = make_product(sku="MUG-002")
-        _problem(staff_client.post("/api/v1/products", NEW_PRODUCT, format="json"), 409, "sku_taken")
-        _problem(staff_client.patch(f"/api/v1/products/{other.id}", {"sku": "MUG-001"}, format="json"),
+        assert_problem(staff_client.post("/api/v1/products", NEW_PRODUCT, format="json"), 409, "sku_taken")
+        assert_problem(staff_client.patch(f"/api/v1/products/{other.id}", {"sku": "MUG-001"}, format="json"),
                  409, "sku_taken")
 
     @pytest.mark.parametrize("price", ["0", "0.00", "-1.50"])
     def test_price_must_be_positive(self, staff_client, price):
-        body = _problem(staff_client.post("/api/v1/products", {**NEW_PRODUCT, "price": price}, format="json"),
+        body = assert_problem(staff_client.post("/api/v1/products", {**NEW_PRODUCT, "price": price},
+                                                format="json"),
                         400, "validation_error")
         assert list(body["errors"]) == ["price"]
 
@@ -99,7 +95,8 @@ class TestProductWrites:
         ("image_urls", ["not a url"]), ("sku", ""),
     ])
     def test_invalid_fields_are_400_naming_the_field(self, staff_client, field, value):
-        body = _problem(staff_client.post("/api/v1/products", {**NEW_PRODUCT, field: value}, format="json"),
+        body = assert_problem(staff_client.post("/api/v1/products", {**NEW_PRODUCT, field: value},
+                                                format="json"),
                         400, "validation_error")
         assert list(body["errors"]) == [field]
 
@@ -109,7 +106,8 @@ class TestProductWrites:
                                     {"sku": "NEW-1", "name": "New name", "price": "5.00"}, format="json")
         assert response.status_code == 200, response.content
         assert response.json()["sku"] == "NEW-1"
-        _problem(staff_client.put(f"/api/v1/products/{product.id}", {"name": "Only a name"}, format="json"),
+        assert_problem(staff_client.put(f"/api/v1/products/{product.id}", {"name": "Only a name"},
+                                        format="json"),
                  400, "validation_error")
         response = staff_client.patch(f"/api/v1/products/{product.id}", {"price": "7.50"}, format="json")
         assert response.json()["price"] == "7.50" and response.json()["name"] == "New name"
@@ -118,22 +116,24 @@ class TestProductWrites:
 
     def test_writes_to_an_unknown_product_are_404(self, staff_client):
         missing = uuid.uuid4()
-        _problem(staff_client.patch(f"/api/v1/products/{missing}", {"name": "x"}, format="json"),
+        assert_problem(staff_client.patch(f"/api/v1/products/{missing}", {"name": "x"}, format="json"),
                  404, "not_found")
-        _problem(staff_client.delete(f"/api/v1/products/{missing}"), 404, "not_found")
+        assert_problem(staff_client.delete(f"/api/v1/products/{missing}"), 404, "not_found")
 
     @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
     def test_anonymous_is_401_and_shopper_403(self, api_client, shopper_client, make_product, method):
         product = make_product()
         path = "/api/v1/products" if method == "post" else f"/api/v1/products/{product.id}"
-        _problem(getattr(api_client, method)(path, NEW_PRODUCT, format="json"), 401, "not_authenticated")
-        _problem(getattr(shopper_client, method)(path, NEW_PRODUCT, format="json"), 403, "permission_denied")
+        assert_problem(getattr(api_client, method)(path, NEW_PRODUCT, format="json"), 401,
+                       "not_authenticated")
+        assert_problem(getattr(shopper_client, method)(path, NEW_PRODUCT, format="json"), 403,
+                       "permission_denied")
         product.refresh_from_db()
         assert product.is_active and product.sku != NEW_PRODUCT["sku"]
 
     def test_a_forged_token_is_401(self, api_client):
         api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
-        _problem(api_client.post("/api/v1/products", NEW_PRODUCT, format="json"),
+        assert_problem(api_client.post("/api/v1/products", NEW_PRODUCT, format="json"),
                  401, "token_invalid")
 
 
@@ -143,8 +143,8 @@ class TestDelete:
         product, kept = make_product(), make_product()
         assert staff_client.delete(f"/api/v1/products/{product.id}").status_code == 204
         assert staff_client.delete(f"/api/v1/products/{product.id}").status_code == 204  # idempotent
-        _problem(api_client.get(f"/api/v1/products/{product.id}"), 404, "not_found")
-        _problem(shopper_client.get(f"/api/v1/products/{product.id}"), 404, "not_found")
+        assert_problem(api_client.get(f"/api/v1/products/{product.id}"), 404, "not_found")
+        assert_problem(shopper_client.get(f"/api/v1/products/{product.id}"), 404, "not_found")
         assert [p["id"] for p in api_client.get("/api/v1/products").json()["results"]] == [str(kept.id)]
 
         staff_view = staff_client.get(f"/api/v1/products/{product.id}")
@@ -168,8 +168,8 @@ class TestDetail:
 
     @pytest.mark.parametrize("path", [f"/api/v1/products/{uuid.uuid4()}", "/api/v1/products/not-a-uuid",
                                       "/api/v1/products/"])
-    def test_unknown_is_404_problem(self, api_client, path):
-        _problem(api_client.get(path), 404, "not_found")
+    def test_unknown_is_404assert_problem(self, api_client, path):
+        assert_problem(api_client.get(path), 404, "not_found")
 
 
 def test_openapi_documents_the_filters_and_errors(api_client):

@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 import jwt
-import prometheus_client
 import pytest
 from django.conf import settings
 
 from apps.users.models import User
+from tests.support.metrics import sample
+from tests.support.problems import assert_problem
 from tests.support.users import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db(databases=["default", "users"])
@@ -28,15 +29,7 @@ def claims(token: str) -> dict:
 
 
 def reuse_count() -> float:
-    return prometheus_client.REGISTRY.get_sample_value("shop_refresh_token_reuse_total") or 0.0
-
-
-def assert_problem(response, status, code):
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["code"] == code and body["detail"]
-    return body
+    return sample("shop_refresh_token_reuse_total")
 
 
 class TestRegister:
@@ -83,19 +76,19 @@ class TestRegister:
 
 
 class TestToken:
-    def test_pair_with_the_claims_services_authorize_on(self, api_client, staff):
-        response = log_in(api_client, staff.email.upper())
+    def test_pair_with_the_claims_services_authorize_on(self, api_client, staff_user):
+        response = log_in(api_client, staff_user.email.upper())
         assert response.status_code == 200, response.content
         pair = response.json()
         access, refresh = claims(pair["access"]), claims(pair["refresh"])
-        assert access["user_id"] == str(staff.id) and access["is_staff"] is True
+        assert access["user_id"] == str(staff_user.id) and access["is_staff"] is True
         assert (access["token_type"], refresh["token_type"]) == ("access", "refresh")
         assert (access["iss"], access["aud"]) == ("shop-users", "shop")
         assert 5 * 60 - 1 <= access["exp"] - access["iat"] <= 5 * 60  # exp counts from the refresh's iat
         header = jwt.get_unverified_header(pair["access"])
         assert header["alg"] == "RS256" and header["kid"] == settings.JWT_KEYS.signing_kid
-        staff.refresh_from_db()
-        assert staff.last_login is not None
+        staff_user.refresh_from_db()
+        assert staff_user.last_login is not None
 
     def test_access_token_authenticates(self, api_client, user):
         access = log_in(api_client, user.email).json()["access"]
@@ -160,9 +153,9 @@ class TestRefresh:
         assert api_client.post(REFRESH, {"refresh": refresh}, format="json").status_code == 200
         assert reuse_count() == reuses
 
-    def test_claims_are_read_afresh_so_a_demoted_user_loses_staff(self, api_client, staff):
-        refresh = log_in(api_client, staff.email).json()["refresh"]
-        User.objects.filter(pk=staff.pk).update(is_staff=False)
+    def test_claims_are_read_afresh_so_a_demoted_user_loses_staff(self, api_client, staff_user):
+        refresh = log_in(api_client, staff_user.email).json()["refresh"]
+        User.objects.filter(pk=staff_user.pk).update(is_staff=False)
         access = api_client.post(REFRESH, {"refresh": refresh}, format="json").json()["access"]
         assert claims(access)["is_staff"] is False
 
@@ -209,8 +202,8 @@ class TestLogout:
                        "not_authenticated")
         assert api_client.post(REFRESH, {"refresh": refresh}, format="json").status_code == 200
 
-    def test_cannot_revoke_someone_elses_refresh_token(self, api_client, user, staff):
-        victims_refresh = log_in(api_client, staff.email).json()["refresh"]
+    def test_cannot_revoke_someone_elses_refresh_token(self, api_client, user, staff_user):
+        victims_refresh = log_in(api_client, staff_user.email).json()["refresh"]
         response = api_client.post(LOGOUT, {"refresh": victims_refresh}, format="json",
                                    headers=bearer(user))
         assert_problem(response, 401, "token_invalid")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import connections
 from rest_framework.test import APIClient
 
+from tests.support.problems import assert_problem
 from tests.support.processes import database_env, start_http_server
 from tests.support.users import PASSWORD, UserFactory
 
@@ -26,9 +27,7 @@ class TestThrottle:
         for _ in range(5):
             assert attempt(api_client, user.email, WRONG).status_code == 401
         response = attempt(api_client, user.email, PASSWORD)
-        assert response.status_code == 429
-        assert response["Content-Type"] == "application/problem+json"
-        assert response.json()["code"] == "too_many_attempts"
+        assert_problem(response, 429, "too_many_attempts")
         assert 0 < int(response["Retry-After"]) <= 15 * 60
 
     def test_the_count_is_per_email_and_ignores_case(self, api_client, user):

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError
 
 from apps.common.auth.tokens import AccessToken, KeyRingTokenBackend
 from config.jwt_keys import generate_private_pem, load_jwt_keys
+from tests.support.problems import assert_problem
 from tests.support.users import access_token
 
 pytestmark = pytest.mark.django_db(databases=["default", "users"])
@@ -39,9 +40,7 @@ def valid_claims(**overrides) -> dict:
 
 def answer(api_client, token, path=STAFF_ONLY):
     response = api_client.get(path, headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "token_invalid"
+    assert_problem(response, 401, "token_invalid")
     return response
 
 

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 from apps.products import services as product_services
 from apps.products.interface import ProductInfo
-from tests.grpc.conftest import grpc_db
+from tests.support.grpc import grpc_db
 
 pytestmark = grpc_db
 

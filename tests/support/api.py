@@ -1,12 +1,12 @@
-"""A small HTTP client for the public API, as any shopper or operator would use it."""
+"""A small HTTP client for the public API of a running server, as any shopper or operator would
+use it (the end-to-end, drill and browser tests; in-process tests use DRF's APIClient)."""
 
-import time
 import uuid
 
 import requests
 
-PASSWORD = "correct-Horse-battery-9"
-VISA = "tok_visa"  # the sandbox provider's card that always succeeds
+from tests.support.purchases import VISA, purchase_body
+from tests.support.users import PASSWORD
 
 
 class Api:
@@ -25,6 +25,12 @@ class Api:
     def post(self, path, body=None, **kwargs):
         return self.request("POST", path, json=body, **kwargs)
 
+    def expect(self, method: str, path: str, status: int = 200, **kwargs):
+        """The JSON body of a call that must answer `status`."""
+        response = self.request(method, path, **kwargs)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return response.json()
+
     def signed_in(self, email: str, password: str = PASSWORD) -> "Api":
         response = self.post("/auth/token", {"email": email, "password": password})
         assert response.status_code == 200, response.text
@@ -37,26 +43,5 @@ class Api:
         return email
 
     def purchase(self, lines, *, key: str | None = None, token: str = VISA) -> requests.Response:
-        items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
-        return self.post("/payments", {"items": items, "payment_method": {"token": token}},
+        return self.post("/payments", purchase_body(lines, token),
                          headers={"Idempotency-Key": key or str(uuid.uuid4())})
-
-
-def assert_problem(response: requests.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["detail"]
-    return body
-
-
-def eventually(probe, what: str, timeout: float = 60.0):
-    """Poll `probe` until it returns something truthy (events are applied within seconds)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

@@ -18,7 +18,7 @@ from apps.inventory.interface import (
 )
 from apps.products import interface as products_interface
 from grpc_api.clients.inventory import Client
-from tests.grpc.conftest import grpc_db
+from tests.support.grpc import grpc_db
 
 pytestmark = grpc_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from apps.users import services as user_services
 from apps.users.interface import InvalidCredentials, TooManyAttempts, UserInfo, UserNotFound
-from tests.grpc.conftest import grpc_db
+from tests.support.grpc import grpc_db
 
 pytestmark = grpc_db
 

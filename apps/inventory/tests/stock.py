@@ -1,29 +1,11 @@
+"""Stock for inventory's own tests, set up through its services."""
+
 import uuid
 from collections.abc import Iterable
-
-import pytest
 
 from apps.inventory import services
 from apps.inventory.interface import StockLine
 from apps.inventory.models import StockRecord
-from tests.support.users import authorization
-
-
-@pytest.fixture
-def staff_id():
-    return uuid.uuid4()
-
-
-@pytest.fixture
-def staff_client(api_client, staff_id):
-    api_client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=True, user_id=staff_id))
-    return api_client
-
-
-@pytest.fixture
-def shopper_client(api_client):
-    api_client.credentials(HTTP_AUTHORIZATION=authorization(is_staff=False))
-    return api_client
 
 
 def stock_up(units: int | Iterable[int]) -> list[uuid.UUID]:

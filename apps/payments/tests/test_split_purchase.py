@@ -4,7 +4,6 @@ service token is signed once per lifetime, not per call."""
 
 import time
 import uuid
-from decimal import Decimal
 
 import grpc
 import jwt
@@ -13,9 +12,10 @@ import pytest
 from apps.common import registry
 from apps.inventory import interface as inventory
 from apps.payments import services as payments
-from apps.products import services as products_services
 from grpc_api import auth
 from grpc_api.server import GRPC_APPS
+from tests.support.clients import client_for
+from tests.support.purchases import create_stocked_product
 
 # The server process reads what the test committed; the payments process is this one.
 split_db = pytest.mark.django_db(databases=["default", *GRPC_APPS, "payments"], transaction=True)
@@ -52,11 +52,7 @@ def split_process(settings, grpc_server):
 
 
 def _product(*, stock: int, status: str = "active") -> uuid.UUID:
-    product = products_services.create_product(sku=f"SKU-{uuid.uuid4().hex[:12]}", name="Thing",
-                                               price=Decimal("4.00"), currency="USD", status=status)
-    inventory.receive_stock(f"receipt-{uuid.uuid4()}", [inventory.StockLine(product.id, stock)],
-                            reason="received")
-    return product.id
+    return create_stocked_product(client_for(is_staff=True), "4.00", stock=stock, status=status)
 
 
 # Made in process, before (fixtures in argument order) this process becomes payments alone.
