@@ -8,10 +8,10 @@ import pytest
 from django.contrib import admin
 
 import config.urls  # noqa: F401  (registers the admin of every app this process serves)
-from apps.inventory.models import StockRecord
-from apps.products.models import Product
+from apps.inventory import interface as inventory
 from tests.support.processes import database_env, start_http_server
 from tests.support.proxy import TcpProxy
+from tests.support.purchases import create_stocked_product
 from tests.support.users import StaffFactory
 from tests.test_split_admin import sign_in
 
@@ -48,12 +48,12 @@ def test_nothing_with_history_can_be_hard_deleted(rf):
 
 
 @pytest.mark.django_db(databases="__all__", transaction=True)
-def test_an_admin_page_whose_database_is_cut_answers_503_and_changes_nothing(settings):
+def test_an_admin_page_whose_database_is_cut_answers_503_and_changes_nothing(settings, staff_client):
     """Inventory's database goes through a proxy the test cuts, behind a real gunicorn: its admin
     pages answer the 503 page the API's problem body answers (they were 500s), an add writes
     nothing, and the pages come back with the database."""
     staff = StaffFactory(is_superuser=True)
-    product = Product.objects.using("products").create(sku="CUT-1", name="Cut rake", price="3.00")
+    product_id = create_stocked_product(staff_client, "3.00", stock=0, name="Cut rake")
     database = settings.DATABASES["inventory"]
     proxy = TcpProxy(database["HOST"], int(database["PORT"] or 5432)).start()
     env = database_env()
@@ -77,11 +77,11 @@ def test_an_admin_page_whose_database_is_cut_answers_503_and_changes_nothing(set
         assert "did not answer (OperationalError). Nothing was changed." in page.text
         assert database["HOST"] not in page.text.replace("Garden Supplies", "")  # no connection details
         added = session.post(f"{stock_list}add/", timeout=10, allow_redirects=False, data={
-            "csrfmiddlewaretoken": token, "product_id": str(product.id), "on_hand": "5",
+            "csrfmiddlewaretoken": token, "product_id": str(product_id), "on_hand": "5",
             "reason": "delivery"})
         assert added.status_code == 503, added.text[-2000:]
         # Products' own pages still answer; the product page says its stock cannot be read.
-        product_page = session.get(f"{server.url}/admin/products/product/{product.id}/change/", timeout=10)
+        product_page = session.get(f"{server.url}/admin/products/product/{product_id}/change/", timeout=10)
         assert product_page.status_code == 200
         assert "Inventory cannot be reached right now." in product_page.text
 
@@ -91,7 +91,7 @@ def test_an_admin_page_whose_database_is_cut_answers_503_and_changes_nothing(set
             assert time.monotonic() < deadline, page.text
             time.sleep(0.2)
         assert page.status_code == 200
-        assert not StockRecord.objects.using("inventory").filter(product_id=product.id).exists()
+        assert inventory.get_availability([product_id])[product_id].on_hand == 0  # the add wrote nothing
     finally:
         server.stop()
         proxy.cut()
