@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.common import db_guard
+from apps.products import catalogue_cache
 from tests.support.kafka import KafkaBroker
 
 db_guard.install()
@@ -36,6 +37,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _empty_cache():
     """Each test starts with an empty cache (only this run's keys: runs may share Redis)."""
     cache.delete_pattern("*")
+    catalogue_cache.bump()  # and this process drops the catalogue entries it holds
     yield
 
 

@@ -1,3 +1,4 @@
+import functools
 from decimal import Decimal
 
 from django.utils.text import slugify
@@ -108,3 +109,20 @@ class ProductFilterSerializer(serializers.Serializer):
             if data["category"] is None:
                 raise serializers.ValidationError({"category": ["No category with this id."]})
         return selectors.ProductFilters(**data)
+
+
+FILTER_NAMES = frozenset(ProductFilterSerializer._declared_fields)
+
+
+def public_filters(query: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The `canonical()` filters of a public list request, remembered per process: a cached page
+    is found without validating the same parameters again (an invalid query is validated, and
+    refused, every time). Only the parameters the serializer reads make the memo's key."""
+    return _canonical(tuple(sorted((name, value) for name, value in query.items() if name in FILTER_NAMES)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(query: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    params = ProductFilterSerializer(data=dict(query))
+    params.is_valid(raise_exception=True)
+    return tuple(params.canonical())
