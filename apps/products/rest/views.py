@@ -26,7 +26,7 @@ from apps.products.rest.serializers import (
     CategorySerializer,
     ProductFilterSerializer,
     ProductSerializer,
-    public_filters,
+    public_query,
 )
 
 NOT_FOUND = problem("`not_found`: no such product, or it is inactive and you are not staff.")
@@ -115,15 +115,11 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
             return self.get_paginated_response(ProductSerializer(page, many=True).data)
 
         # The entry's name and the page links hold only validated, canonical parameters.
-        filters = public_filters(request.query_params.dict())
+        query = public_query(request.query_params.dict())
+        filters = query.canonical
         page_number, page_size = self.paginator.page_and_size(request)
         url = f"{request.build_absolute_uri(request.path)}?{urlencode([*filters, ('page_size', page_size)])}"
-
-        @functools.cache
-        def products():
-            params = ProductFilterSerializer(data=dict(filters))
-            params.is_valid(raise_exception=True)
-            return selectors.product_list(params.filters(), staff=False)
+        products = functools.cache(lambda: selectors.product_list(query.filters(), staff=False))
 
         def render(count: int) -> dict:
             page = self.paginator.paginate_queryset(products(), request, self, url=url, count=count)
