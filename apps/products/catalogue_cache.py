@@ -10,7 +10,8 @@ Each process also keeps the entries it served, with the generation they belong t
 repeated read from them without any round trip. A bump publishes the new generation on a Redis
 channel every process subscribes to; a read first takes the messages already delivered (a
 non-blocking read of that connection, no round trip), and the bump returns only after Redis has
-sent them, so a read that follows a write in time never sees the old generation. Without a
+sent them (it answers a later command of the writer), so a read that follows the write's answer
+finds the message delivered. Without a
 confirmed subscription (not yet, or its connection broke) reads go to Redis; the generation held
 in process is trusted for `LOCAL_TRUST_SECONDS` at most, which bounds what a vanished
 generation key (eviction, a flush) could hide.
@@ -237,14 +238,19 @@ class _ProcessEntries:
         return entry
 
     def learn(self, current: int, *, confirmed: bool = False) -> None:
+        """`confirmed`: Redis's answer to a lookup sent after the subscription was confirmed."""
         with self._lock:
+            if confirmed and self._generation is not None and current < self._generation:
+                # A lookup sent before a bump this process has heard of, or a generation
+                # recreated lower (a clock behind): hold nothing until Redis agrees again.
+                self._forget()
+                return
             self._learn(current)
             if confirmed:
                 self._confirmed_at = time.monotonic()
 
     def _learn(self, current: int) -> None:
-        # Generations only grow (a recreated one starts from the clock), so an answer sent
-        # before a bump this process has already heard of cannot take it back.
+        # Bumps only raise the generation; messages can arrive after a newer lookup's answer.
         if self._generation is None or current > self._generation:
             self._generation = current
             self._entries.clear()
