@@ -1,8 +1,7 @@
 """The cached catalogue at the speed of the framework: no Redis round trip of its own for a hit the
-process holds (bumps reach it by pub/sub), stored bytes
-with a strong ETag, 304 on revalidation, `Cache-Control: public` for anonymous readers, a key
-built from validated parameters only, and uncached pages that neither count the table again nor
-fetch columns they do not render."""
+process holds (bumps reach it by pub/sub), stored bytes with a strong ETag, 304 on revalidation,
+`Cache-Control: public` for anonymous readers, a key built from validated parameters only, and
+uncached pages that neither count the table again nor fetch columns they do not render."""
 
 import uuid
 from contextlib import contextmanager
