@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.common import db_guard
+from apps.products import catalogue_cache
 
 db_guard.install()
 
@@ -46,5 +47,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 def _empty_cache():
     """Each test starts with an empty cache (only this run's keys: runs may share Redis)."""
     cache.delete_pattern("*")
+    catalogue_cache.bump()  # and this process drops the catalogue entries it holds
     yield
 

@@ -59,9 +59,10 @@ def counting():
 
 def request_counts(method: str, path: str, *, warm: bool = False, **extra) -> dict:
     """The counts of one request through Django's full stack (middleware included); `warm` sends
-    it once first (a cache hit is what is counted then)."""
+    it twice first, so the counted one is a cache hit as a running server serves it (the catalogue
+    holds an entry in the process once its subscription to the bumps is confirmed)."""
     client = Client(HTTP_HOST="127.0.0.1")
-    if warm:
+    for _ in range(2 if warm else 0):
         client.generic(method, path, **extra)
     with counting() as counts:
         response = client.generic(method, path, **extra)

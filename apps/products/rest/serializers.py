@@ -1,4 +1,8 @@
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 
 from django.utils.text import slugify
 from rest_framework import serializers
@@ -100,11 +104,43 @@ class ProductFilterSerializer(serializers.Serializer):
                       if name != "status" and value not in (None, ""))
 
     def filters(self) -> selectors.ProductFilters:
-        """The filters for the selector; an unknown `category` is a 400 naming it (looked up only
-        here, so a cached page costs no query)."""
-        data = dict(self.validated_data)
-        if "category" in data:
-            data["category"] = selectors.category_by_id(data["category"])
-            if data["category"] is None:
-                raise serializers.ValidationError({"category": ["No category with this id."]})
-        return selectors.ProductFilters(**data)
+        return _filters(self.validated_data)
+
+
+def _filters(validated: Mapping[str, object]) -> selectors.ProductFilters:
+    """The filters for the selector; an unknown `category` is a 400 naming it (looked up only
+    here, so a cached page costs no query)."""
+    data = dict(validated)
+    if "category" in data:
+        data["category"] = selectors.category_by_id(data["category"])
+        if data["category"] is None:
+            raise serializers.ValidationError({"category": ["No category with this id."]})
+    return selectors.ProductFilters(**data)
+
+
+FILTER_NAMES = frozenset(ProductFilterSerializer._declared_fields)
+
+
+@dataclass(frozen=True)
+class PublicQuery:
+    """A public list request's validated filters; `canonical` names its cache entries and links."""
+
+    canonical: tuple[tuple[str, str], ...]
+    validated: Mapping[str, object]  # read-only: shared by the requests that asked the same
+
+    def filters(self) -> selectors.ProductFilters:
+        return _filters(self.validated)
+
+
+def public_query(query: dict[str, str]) -> PublicQuery:
+    """A public list request's filters, validated once per process for each distinct query (an
+    invalid one is validated, and refused, every time): a cached page is found without running
+    the serializer. Only the parameters the serializer reads make the memo's key."""
+    return _validated(tuple(sorted((name, value) for name, value in query.items() if name in FILTER_NAMES)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _validated(query: tuple[tuple[str, str], ...]) -> PublicQuery:
+    params = ProductFilterSerializer(data=dict(query))
+    params.is_valid(raise_exception=True)
+    return PublicQuery(tuple(params.canonical()), MappingProxyType(dict(params.validated_data)))

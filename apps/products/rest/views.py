@@ -25,6 +25,7 @@ from apps.products.rest.serializers import (
     CategorySerializer,
     ProductFilterSerializer,
     ProductSerializer,
+    public_query,
 )
 
 NOT_FOUND = problem("`not_found`: no such product, or it is inactive and you are not staff.")
@@ -97,17 +98,18 @@ class ProductListView(StaffWritesMixin, GenericAPIView):
                    400: problem("`validation_error`: `errors` names each invalid parameter.")},
     )
     def get(self, request):
-        params = ProductFilterSerializer(data=request.query_params.dict())
-        params.is_valid(raise_exception=True)
         if is_staff(request):
+            params = ProductFilterSerializer(data=request.query_params.dict())
+            params.is_valid(raise_exception=True)
             page = self.paginate_queryset(selectors.product_list(params.filters(), staff=True))
             return self.get_paginated_response(ProductSerializer(page, many=True).data)
 
         # The entry's name and the page links hold only validated, canonical parameters.
+        query = public_query(request.query_params.dict())
+        filters = query.canonical
         page_number, page_size = self.paginator.page_and_size(request)
-        filters = params.canonical()
         url = f"{request.build_absolute_uri(request.path)}?{urlencode([*filters, ('page_size', page_size)])}"
-        products = functools.cache(lambda: selectors.product_list(params.filters(), staff=False))
+        products = functools.cache(lambda: selectors.product_list(query.filters(), staff=False))
 
         def render(count: int) -> dict:
             page = self.paginator.paginate_queryset(products(), request, self, url=url, count=count)

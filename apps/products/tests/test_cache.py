@@ -6,9 +6,11 @@ from decimal import Decimal
 import pytest
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 
 from apps.common.events.outbox import apply_event
+from apps.products import catalogue_cache
 from apps.products.models import Product
 from apps.products.tests.test_events import stock_changed
 from tests.support.processes import database_env, start_http_server
@@ -74,6 +76,21 @@ class TestInThisProcess:
             format="json").json()
         assert api_client.get(f"/api/v1/products?category={category['id']}").json()["results"][0]["id"] == \
             product["id"]
+
+
+    def test_a_generation_recreated_lower_is_not_hidden_by_the_entries_a_process_holds(
+            self, api_client, make_product, monkeypatch):
+        product = make_product(name="Mug")
+        path = f"/api/v1/products/{product.id}"
+        api_client.get(path)
+        assert api_client.get(path).json()["name"] == "Mug"  # now held by this process
+        _rename_behind_the_cache(product, "Renamed")
+        # The generation key evicted and made again from a clock far behind: no bump announces it.
+        cache.set(catalogue_cache.GENERATION_KEY, 1, timeout=None)
+        with monkeypatch.context() as patch:
+            patch.setattr(catalogue_cache, "LOCAL_TRUST_SECONDS", 0)  # this read asks Redis
+            assert api_client.get(path).json()["name"] == "Renamed"
+        assert api_client.get(path).json()["name"] == "Renamed"
 
 
 def test_two_processes_sharing_redis_see_each_others_writes(make_product):
