@@ -4,37 +4,46 @@ Where the app is served here, its in-process implementation (`apps/<app>/local.p
 the gRPC client (`grpc_api/clients/<app>.py`) talking to `<APP>_GRPC_TARGET`. Callers go through
 `apps/<app>/interface.py` and never know which one they got. Each interface declares a Protocol
 (`<App>Interface`); the one chosen, and the interface's own functions, must have its operations
-with the same parameters and return annotations, or the process refuses to use them.
+with the same parameters and return annotations, or the process refuses to start.
 """
 
 import inspect
 from functools import cache
 from importlib import import_module
+from importlib.util import find_spec
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.service_apps import is_served
+from config.service_apps import DOMAIN_APPS, is_served
 
 
 @cache
 def implementation(app: str):
     if is_served(app):
-        chosen = import_module(f"apps.{app}.local")
-    else:
-        target = settings.GRPC_TARGETS.get(app)
-        if not target:
-            raise ImproperlyConfigured(
-                f"{app.upper()}_GRPC_TARGET must be set: this process calls {app}, which it does not serve."
-            )
-        chosen = import_module(f"grpc_api.clients.{app}").Client(target)
-    protocol = protocol_of(app)
-    for implementer in (import_module(f"apps.{app}.interface"), chosen):
-        if problems := drift(protocol, implementer):
-            raise ImproperlyConfigured(
-                f"{_name(implementer)} drifts from {protocol.__name__}: {'; '.join(problems)}"
-            )
-    return chosen
+        return import_module(f"apps.{app}.local")
+    target = settings.GRPC_TARGETS.get(app)
+    if not target:
+        raise ImproperlyConfigured(
+            f"{app.upper()}_GRPC_TARGET must be set: this process calls {app}, which it does not serve."
+        )
+    return import_module(f"grpc_api.clients.{app}").Client(target)
+
+
+def check_contracts() -> None:
+    """At start-up (`CommonConfig.ready`): each app's interface functions, and the implementation
+    this process would use of it (in process where served, else the gRPC client), conform to the
+    interface's Protocol; a process whose code drifted refuses to start."""
+    for app in DOMAIN_APPS:
+        if find_spec(f"apps.{app}.interface") is None:  # payments: nobody calls it
+            continue
+        chosen = (import_module(f"apps.{app}.local") if is_served(app)
+                  else import_module(f"grpc_api.clients.{app}").Client)
+        for implementer in (import_module(f"apps.{app}.interface"), chosen):
+            if problems := drift(protocol_of(app), implementer):
+                raise ImproperlyConfigured(
+                    f"{_name(implementer)} drifts from {protocol_of(app).__name__}: {'; '.join(problems)}"
+                )
 
 
 def protocol_of(app: str) -> type:

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from importlib import import_module
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from apps.common.api.errors import DomainError
-from apps.common.registry import drift, protocol_of
+from apps.common.registry import check_contracts, drift, protocol_of
 from apps.inventory.interface import PendingReservation, ReservationInfo, StockLine
 from grpc_api.clients.base import retried_methods
 from grpc_api.server import GRPC_APPS
@@ -21,6 +22,24 @@ def test_the_interface_functions_local_and_the_grpc_client_match_the_protocol(ap
     for implementer in (import_module(f"apps.{app}.interface"), import_module(f"apps.{app}.local"),
                         import_module(f"grpc_api.clients.{app}").Client):
         assert drift(protocol, implementer) == [], implementer
+
+
+@pytest.mark.parametrize("served", [("users", "products", "inventory", "payments"), ("payments",)])
+def test_a_process_whose_implementation_drifted_refuses_to_start(served, settings, monkeypatch):
+    """What `CommonConfig.ready()` runs: the implementation the process would use of each app
+    (in process where served, else the gRPC client) against the Protocol."""
+    settings.SERVICE_APPS = served
+    check_contracts()
+
+    def extra(reference: str) -> None: ...
+
+    owner = "apps.inventory.local" if "inventory" in served else "grpc_api.clients.inventory"
+    extra.__module__ = owner
+    target = import_module(owner) if "inventory" in served else import_module(owner).Client
+    monkeypatch.setattr(target, "extra", extra, raising=False)
+    with pytest.raises(ImproperlyConfigured, match=f"{owner}.* drifts from InventoryInterface: "
+                                                   "extra is not an operation of the interface"):
+        check_contracts()
 
 
 class DriftingInventory:
