@@ -142,14 +142,16 @@ class EventConsumer(BackgroundLoop):
                            "client.id": f"{settings.SERVICE_NAME}-{self.app}-lag"})
         try:
             while not done.wait(self.lag_interval):
-                self._measure_lag(client)
+                self._measure_lag(client, done)
         finally:
             client.close()
 
-    def _measure_lag(self, client: Consumer) -> None:
+    def _measure_lag(self, client: Consumer, done: threading.Event) -> None:
         owned = [TopicPartition(topic, partition) for topic, partition in sorted(self._owned)]
         try:
             for position in client.committed(owned, timeout=2) if owned else []:
+                if done.is_set():  # the consumer is stopping: do not hold its shutdown
+                    return
                 low, high = client.get_watermark_offsets(position, timeout=2)
                 # No offset committed yet: everything still on the partition is behind.
                 start = position.offset if position.offset != OFFSET_INVALID else low
