@@ -2,9 +2,19 @@
 daemon thread that starts its loop again after a crash."""
 
 import logging
+import random
 import threading
 
 logger = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 30.0  # between two attempts of a loop that waits for a dependency
+
+
+def backoff(failures: int, base: float) -> float:
+    """Seconds to wait after `failures` in a row: exponential from `base`, capped, with jitter
+    (0.5x to 1.5x), so loops of many processes do not retry a dependency in step."""
+    ceiling = min(base * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)
+    return ceiling * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not a secret)
 
 
 class BackgroundLoop:

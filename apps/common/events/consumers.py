@@ -30,7 +30,6 @@ moving while the consumer backs off.
 """
 
 import logging
-import random
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -40,7 +39,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 
 from apps.common.events import kafka
-from apps.common.events.background import BackgroundLoop
+from apps.common.events.background import BackgroundLoop, backoff
 from apps.common.events.envelope import (
     FORMAT,
     CloudEvent,
@@ -55,9 +54,6 @@ from apps.common.observability import metrics
 from config.service_apps import served_apps
 
 logger = logging.getLogger(__name__)
-
-MAX_BACKOFF_SECONDS = 30.0  # between two reads of a batch that waits for a dependency
-
 
 def consuming_apps() -> list[str]:
     """The apps served here that handle events."""
@@ -187,7 +183,7 @@ class EventConsumer(BackgroundLoop):
                            len(batch), type(exc).__name__, exc, self._failures)
             self._count(batch[0].topic(), "retried", len(batch))
             self._rewind(batch)
-            self._pause(self._backoff(self._failures))
+            self._pause(backoff(self._failures, settings.EVENT_HANDLER_BACKOFF_SECONDS))
         else:
             self._failures = 0
 
@@ -235,11 +231,6 @@ class EventConsumer(BackgroundLoop):
         finally:
             self._consumer.resume(assignment)
 
-    @staticmethod
-    def _backoff(failures: int) -> float:
-        """Exponential from EVENT_HANDLER_BACKOFF_SECONDS, capped, with full jitter (0.5x to 1.5x)."""
-        ceiling = min(settings.EVENT_HANDLER_BACKOFF_SECONDS * 2 ** (failures - 1), MAX_BACKOFF_SECONDS)
-        return ceiling * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not a secret)
     def _dead_letter(self, poison: list[tuple[Message, CloudEvent | None, str]]) -> None:
         """Publish each to `<topic>.dlq` with its original headers, and record `DeadLetter` rows.
 

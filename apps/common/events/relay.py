@@ -30,7 +30,7 @@ from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from apps.common.events import kafka
-from apps.common.events.background import BackgroundLoop
+from apps.common.events.background import BackgroundLoop, backoff
 from apps.common.events.envelope import kafka_message
 from apps.common.events.outbox import OutboxEventBase, dispatch_in_process, outbox_model, relay_channel
 from apps.common.observability import metrics
@@ -42,7 +42,6 @@ logger = logging.getLogger(__name__)
 # How often a waiting relay looks at its stop flag; it queries the outbox only when notified or
 # when its polling interval is up.
 STOP_CHECK_SECONDS = 1.0
-MAX_FAILURE_BACKOFF_SECONDS = 30.0
 
 
 class RelayError(RuntimeError):
@@ -196,7 +195,7 @@ class OutboxRelay(BackgroundLoop):
                 self._relay_pending()
                 if self._failures:
                     # The broker is away: back off instead of spinning on it; rows stay unsent.
-                    self._stopping.wait(min(2.0 ** self._failures, MAX_FAILURE_BACKOFF_SECONDS))
+                    self._stopping.wait(backoff(self._failures, base=1.0))
                 else:
                     self._wait_for_rows(listener)
         finally:
