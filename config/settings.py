@@ -65,7 +65,8 @@ MIDDLEWARE = [
     "apps.common.observability.operational_paths.OperationalPathsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "apps.common.api.http.NoStoreForPersonalResponsesMiddleware",
-    "apps.common.api.http.RefuseControlCharactersMiddleware",
+    # Control characters refused (400); unreachable databases and peers answered 503 by any view.
+    "apps.common.api.http.BoundaryMiddleware",
     # The one image serves the admin's static files itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,8 +75,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Innermost, so the 503 it makes of a view's exception passes through all of the above.
-    "apps.common.api.http.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

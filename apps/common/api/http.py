@@ -8,21 +8,6 @@ from apps.common.api.parsers import CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSA
 from apps.common.api.problems import as_domain_error, problem_response
 
 
-class RefuseControlCharactersMiddleware:
-    """A query parameter (name or value) with a control character, such as `search=a%00b`, is a
-    400 naming it: PostgreSQL refuses NUL in text, and nothing legitimate sends the others."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        for name, values in request.GET.lists():
-            if CONTROL_CHARACTERS.search(name) or any(CONTROL_CHARACTERS.search(v) for v in values):
-                return problem_response(400, "validation_error", "Invalid input.",
-                                        errors={name: [CONTROL_CHARACTERS_MESSAGE]})
-        return self.get_response(request)
-
-
 class NoStoreForPersonalResponsesMiddleware:
     """Any answer to a request that carries credentials (a bearer token, or the admin's session
     cookie), and any answer to a write (tokens, new accounts), is personal: `Cache-Control:
@@ -39,16 +24,26 @@ class NoStoreForPersonalResponsesMiddleware:
         return response
 
 
-class ServiceUnavailableMiddleware:
-    """Views outside DRF (the admin) answer a database that does not answer, or a peer that
-    cannot be reached, as the API does: 503 with Retry-After, not a 500. DRF's views map these in
-    their exception handler and never raise them this far. The admin gets an HTML page that needs
-    no database; any other view a problem body."""
+class BoundaryMiddleware:
+    """What every view (DRF's, the admin's, the operational ones) answers alike at the boundary:
+
+    - a query parameter (name or value) with a control character, such as `search=a%00b`, is a
+      400 naming it: PostgreSQL refuses NUL in text, and nothing legitimate sends the others;
+    - a database that does not answer, or a peer that cannot be reached, is a 503 with
+      Retry-After, not a 500, outside DRF too (DRF's views map these in their exception handler
+      and never raise them this far): the admin gets an HTML page that needs no database, any
+      other view a problem body. Django runs `process_exception` around the view, so that 503
+      passes through every middleware's response phase.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        for name, values in request.GET.lists():
+            if CONTROL_CHARACTERS.search(name) or any(CONTROL_CHARACTERS.search(v) for v in values):
+                return problem_response(400, "validation_error", "Invalid input.",
+                                        errors={name: [CONTROL_CHARACTERS_MESSAGE]})
         return self.get_response(request)
 
     def process_exception(self, request, exception):
