@@ -275,11 +275,12 @@ def measure_http(server: ServerProcess, work: Path, options) -> dict:
 
 
 def access_token(is_staff: bool) -> str:
-    """A fresh user's access token, signed with the bench's JWT_SIGNING_KEY (shared by every process)."""
+    """A fresh user's access token as users issues it (with the e-mail claim payments records),
+    signed with the bench's JWT_SIGNING_KEY (shared by every process)."""
     from apps.common.auth.tokens import AccessToken
 
-    token = AccessToken()
-    token["user_id"], token["is_staff"] = str(uuid.uuid4()), is_staff
+    token, user_id = AccessToken(), str(uuid.uuid4())
+    token["user_id"], token["is_staff"], token["email"] = user_id, is_staff, f"bench-{user_id}@example.com"
     return str(token)
 
 
