@@ -147,8 +147,8 @@ def record_stocks(levels: Iterable[tuple[UUID, int, datetime]]) -> None:
                 state.available, state.as_of = available, as_of
                 updated.append(state)
         update_rows(StockState, "product_id", ["available", "as_of"],
-                    [(state.product_id, state.available, state.as_of) for state in updated], using="products")
+                    [(state.product_id, state.available, state.as_of) for state in updated], using=DB)
         in_stock = [(product_id, available > 0) for product_id, (available, _) in sorted(newest.items())]
-        changed = update_rows(Product, "id", ["in_stock"], in_stock, using="products", only_changed=True)
+        changed = update_rows(Product, "id", ["in_stock"], in_stock, using=DB, only_changed=True)
         if changed:
             catalogue_cache.invalidate_on_commit()
