@@ -89,20 +89,13 @@ def emit(app: str, event_type: str, data: dict, key: str) -> CloudEvent:
 
     `key` is the aggregate id: events of one aggregate keep their order on the topic.
     """
-    if not connections[app].in_atomic_block:
-        raise RuntimeError(f"emit() must run inside transaction.atomic(using={app!r})")
-    event = new_event(event_type, f"/{app}", data, subject=key, traceparent=inject_traceparent())
-    outbox_model(app).objects.using(app).create(
-        id=event.get_id(), topic=topic_for(event_type), key=key, type=event_type, payload=to_document(event),
-    )
-    _announce(app)
-    return event
+    return emit_many(app, [(event_type, data, key)])[0]
 
 
 def emit_many(app: str, events: list[tuple[str, dict, str]]) -> list[CloudEvent]:
     """`emit` for a batch of `(type, data, key)`: one bulk insert instead of one per event."""
     if not connections[app].in_atomic_block:
-        raise RuntimeError(f"emit_many() must run inside transaction.atomic(using={app!r})")
+        raise RuntimeError(f"emit() must run inside transaction.atomic(using={app!r})")
     traceparent = inject_traceparent()
     cloud_events = [
         new_event(event_type, f"/{app}", data, subject=key, traceparent=traceparent)
