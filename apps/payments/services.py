@@ -388,8 +388,9 @@ def _mark_refunded(payment: Payment, *, restock: bool, actor: Actor | None = Non
     payment.save(using=DB, update_fields=["status", "refunded_at", "refunded_by_id", "refunded_by_email",
                                           "updated_at"])
     refunded = PaymentRefunded(payment.id, _items(payment), restock,
-                        user_id=payment.user_id, amount=payment.amount, currency=payment.currency,
-                        actor_id=actor.id if actor else None, actor_email=actor.email if actor else "")
+                               user_id=payment.user_id, amount=payment.amount, currency=payment.currency,
+                               actor_id=actor.id if actor else None,
+                               actor_email=actor.email if actor else "")
     emit("payments", PaymentRefunded.TYPE, refunded.to_data(), key=str(payment.id))
     transaction.on_commit(metrics.REFUNDS.inc, using=DB)
 
