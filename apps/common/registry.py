@@ -39,10 +39,11 @@ def check_contracts() -> None:
             continue
         chosen = (import_module(f"apps.{app}.local") if is_served(app)
                   else import_module(f"grpc_api.clients.{app}").Client)
+        protocol = protocol_of(app)
         for implementer in (import_module(f"apps.{app}.interface"), chosen):
-            if problems := drift(protocol_of(app), implementer):
+            if problems := drift(protocol, implementer):
                 raise ImproperlyConfigured(
-                    f"{_name(implementer)} drifts from {protocol_of(app).__name__}: {'; '.join(problems)}"
+                    f"{_name(implementer)} drifts from {protocol.__name__}: {'; '.join(problems)}"
                 )
 
 
