@@ -46,17 +46,22 @@ def run(base_url: str, request: Request, rate: float, duration: float, max_in_fl
     with ThreadPoolExecutor(max_workers=max_in_flight) as pool:
         list(pool.map(send, range(total)))
     elapsed = time.monotonic() - start
-    ordered = sorted(latencies)
+    return {"requests": total, "target_rate": rate, "requests_per_second": round(total / elapsed, 1),
+            **latency_percentiles(latencies),
+            "non_2xx": sum(1 for status in statuses if status is not None and status >= 400),
+            "socket_errors": statuses.count(None)}
+
+
+def latency_percentiles(seconds: list[float]) -> dict:
+    """p50, p95 and p99 of latencies in `seconds`, in milliseconds (0 when there are none)."""
+    ordered = sorted(seconds)
 
     def percentile(p: float) -> float:
         if not ordered:
             return 0.0
         return round(ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] * 1000, 2)
 
-    return {"requests": total, "target_rate": rate, "requests_per_second": round(total / elapsed, 1),
-            "p50_ms": percentile(50), "p95_ms": percentile(95), "p99_ms": percentile(99),
-            "non_2xx": sum(1 for status in statuses if status is not None and status >= 400),
-            "socket_errors": statuses.count(None)}
+    return {"p50_ms": percentile(50), "p95_ms": percentile(95), "p99_ms": percentile(99)}
 
 
 def purchases(product_ids: list[str], authorization: str) -> Request:

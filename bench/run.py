@@ -413,10 +413,8 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     relay loops listening and its consumers assigned (they applied the warm-up events first). The
     reservations the events commit are made, and their `stock_changed` events drained, before.
     """
-    from django.db import transaction
-
-    from apps.common.events.outbox import emit_many, outbox_model
-    from apps.inventory.interface import StockLine, receive_stock, reserve
+    from apps.common.events.outbox import outbox_model
+    from apps.inventory.interface import StockLine, receive_stock
     from apps.inventory.models import LedgerEntry
     from apps.payments.event_types import PurchaseCompleted
     from apps.products.models import Product
@@ -429,23 +427,19 @@ def measure_events(broker: KafkaBroker, metrics_port: int, count: int, lag_rate:
     receive_stock(f"bench-events-{uuid.uuid4()}", [StockLine(uuid.UUID(pk), 1_000_000) for pk in products],
                   reason="bench stock")
     warm_up = [purchase_completed(products, n) for n in range(20)]
-    for data in warm_up:
-        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
-    with transaction.atomic(using="payments"):
-        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in warm_up])
+    reserve_for(warm_up)
+    commit_purchase_events(warm_up)
     purchases = outbox.filter(type=PurchaseCompleted.TYPE).count()
     wait_until(lambda: sales.count() >= purchases, "the warm-up sales", timeout=600)
 
     events = [purchase_completed(products, n) for n in range(count)]
     started = time.monotonic()
-    for data in events:
-        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
+    reserve_for(events)
     print(f"reserved {count} purchases in {time.monotonic() - started:.0f}s", flush=True)
     wait_until(lambda: events_settled(broker), "the reservations' stock_changed events", timeout=600)
 
     before = event_path_counters(metrics_port)
-    with transaction.atomic(using="payments"):
-        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in events])
+    commit_purchase_events(events)
     started = time.monotonic()
     target, polls = purchases + count, 0
     while sales.count() < target:
@@ -476,22 +470,14 @@ def measure_lag(broker: KafkaBroker, products: list[str], rate: float, seconds: 
     """End-to-end lag at `rate` purchases/s for `seconds`: each purchase event committed in a
     transaction of its own at its due time (as purchases commit), from that commit (the outbox
     row's `created_at`) to its `sale` in the ledger (the entry's `created_at`)."""
-    from django.db import transaction
-
-    from apps.common.events.outbox import emit_many
-    from apps.inventory.interface import StockLine, reserve
-    from apps.payments.event_types import PurchaseCompleted
-
     events = [purchase_completed(products, n) for n in range(max(int(rate * seconds), 100))]
-    for data in events:
-        reserve(data["payment_id"], [StockLine(uuid.UUID(data["items"][0]["product_id"]), 1)])
+    reserve_for(events)
     wait_until(lambda: events_settled(broker), "the reservations' stock_changed events", timeout=600)
     started = time.monotonic()
     for n, data in enumerate(events):
         if (wait := started + n / rate - time.monotonic()) > 0:
             time.sleep(wait)
-        with transaction.atomic(using="payments"):
-            emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"])])
+        commit_purchase_events([data])
     references = [data["payment_id"] for data in events]
     with psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_PAYMENTS']}") as payments, \
             psycopg.connect(f"{PG}/{DATABASES['DATABASE_URL_INVENTORY']}") as inventory:
@@ -505,11 +491,29 @@ def measure_lag(broker: KafkaBroker, products: list[str], rate: float, seconds: 
 
         sales = wait_until(lambda: len(found := sold()) == len(references) and found,
                            "every sale of the lag run", timeout=120)
-    lags = sorted((sales[reference] - committed[reference]).total_seconds() * 1000
-                  for reference in references)
-    pick = lambda q: lags[min(int(q * len(lags)), len(lags) - 1)]  # noqa: E731
-    return {"rate": round(rate, 1), "events": len(lags), "p50_ms": round(pick(0.5), 1),
-            "p95_ms": round(pick(0.95), 1), "p99_ms": round(pick(0.99), 1), "max_ms": round(lags[-1], 1)}
+    lags = [(sales[reference] - committed[reference]).total_seconds() for reference in references]
+    return {"rate": round(rate, 1), "events": len(lags), **constant_rate.latency_percentiles(lags),
+            "max_ms": round(max(lags) * 1000, 1)}
+
+
+def reserve_for(purchases: list[dict]) -> None:
+    """The reservation each purchase's event will commit (`purchase_completed` data)."""
+    from apps.inventory.interface import StockLine, reserve
+
+    for data in purchases:
+        reserve(data["payment_id"], [StockLine(uuid.UUID(item["product_id"]), item["quantity"])
+                                     for item in data["items"]])
+
+
+def commit_purchase_events(purchases: list[dict]) -> None:
+    """Payments' `purchase_completed` events of `purchases`, committed in one transaction."""
+    from django.db import transaction
+
+    from apps.common.events.outbox import emit_many
+    from apps.payments.event_types import PurchaseCompleted
+
+    with transaction.atomic(using="payments"):
+        emit_many("payments", [(PurchaseCompleted.TYPE, data, data["payment_id"]) for data in purchases])
 
 
 def purchase_completed(products: list[str], n: int) -> dict:
