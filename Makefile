@@ -30,7 +30,10 @@ $(STAMP): requirements/base.txt requirements/prod.txt requirements/dev.txt
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	touch $(STAMP)
 
+# The project's bytecode, which its processes then load instead of compiling every module at
+# each start (PYTHONDONTWRITEBYTECODE, as in the image, stops them writing it themselves).
 install: $(STAMP)
+	@$(PY) -m compileall -q apps config grpc_api
 
 $(TOOLS_STAMP): requirements/tools.txt
 	$(PYTHON) -m venv $(TOOLS_VENV)
