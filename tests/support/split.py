@@ -12,6 +12,7 @@ end-to-end tests (`tests/e2e`, on free ports, databases recreated) and by `make 
 - split mode: nginx on the route table of config/routes.py, as the Istio VirtualService routes.
 """
 
+import functools
 import os
 import signal
 import subprocess
@@ -168,46 +169,62 @@ class Topology:
         return result.stdout
 
     def start(self, recreate_databases: bool) -> "Topology":
-        """Everything, in order; each step's processes in parallel. Stops what it started if a
-        step fails."""
+        """Everything, each step as soon as what it needs is there: the topics while the groups
+        migrate, each group's processes (all at once) when its databases are migrated and the
+        topics exist. Returns when every server answers. Stops what it started if a step fails."""
         try:
             self.kafka.start(**self.spawn)
             self.servers["kafka"] = self.kafka.server
+            if self.mode == "split":
+                self.start_proxy()  # nginx needs only the upstreams' addresses
             self.create_databases(recreate=recreate_databases)
             groups = list(self.groups)
-            _in_parallel([lambda group=group: self.manage(group, ["migrate", "--noinput"])
-                          for group in groups])
-            self.manage(groups[0], ["create_topics"])
-            _in_parallel([lambda group=group: self.start_group(group) for group in groups])
-            if self.mode == "split":
-                self.start_proxy()
+            with ThreadPoolExecutor(max_workers=len(groups) + 1) as pool:
+                topics = pool.submit(self.manage, groups[0], ["create_topics"])
+
+                def migrate_and_start(group: str) -> None:
+                    self.manage(group, ["migrate", "--noinput"])
+                    topics.result()
+                    self.start_group(group)
+
+                for started in [pool.submit(migrate_and_start, group) for group in groups]:
+                    started.result()
         except BaseException:
             self.stop()
             raise
         return self
 
     def start_group(self, group: str) -> None:
-        """The group's servers (HTTP, gRPC where called) and its Celery worker with beat."""
+        """The group's Celery worker with beat, HTTP server and gRPC server (where called)."""
+        self.start_worker(group)
         self.start_servers(group)
-        env = self.env(group)
+
+    def start_servers(self, group: str) -> None:
+        """The group's HTTP server and its gRPC server (where called), started together, as the
+        containers of one pod; returns when both answer."""
+        called = [app for app in self.groups[group] if app in self.ports.grpc]
+        _in_parallel([functools.partial(self.start_http, group)]
+                     + [functools.partial(self.start_grpc, app) for app in called])
+
+    def start_worker(self, group: str) -> None:
         self.servers[f"{group}-worker"] = start_process(
             f"{group}-worker",
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
              "--schedule", str(self.log_dir / f"{group}-celerybeat-schedule"),
-             "--concurrency", "2", "--loglevel", "INFO"],
-            env, port=self.ports.metrics[group], **self.spawn,
+             "--concurrency", "2", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+            self.env(group), port=self.ports.metrics[group], **self.spawn,
         )
 
-    def start_servers(self, group: str) -> None:
-        env = self.env(group)
+    def start_http(self, group: str) -> None:
         self.servers[f"{group}-http"] = start_http_server(
-            f"{group}-http", env, port=self.ports.http[group], **self.spawn)
+            f"{group}-http", self.env(group), port=self.ports.http[group], **self.spawn)
+
+    def start_grpc(self, app: str) -> None:
         # The group's METRICS_PORT is its Celery worker's: the gRPC server's exporter takes a free one.
-        grpc_env = {key: value for key, value in env.items() if key != "METRICS_PORT"}
-        for app in self.groups[group]:
-            if app in self.ports.grpc:
-                self.servers[f"{app}-grpc"] = start_grpc_server(
-                    f"{app}-grpc", grpc_env, port=self.ports.grpc[app], **self.spawn)
+        env = {key: value for key, value in self.env(self.group_serving(app)).items()
+               if key != "METRICS_PORT"}
+        self.servers[f"{app}-grpc"] = start_grpc_server(
+            f"{app}-grpc", env, port=self.ports.grpc[app], **self.spawn)
 
     def kill_servers(self, group: str) -> None:
         """SIGKILL the group's HTTP and gRPC servers with their children, as a crash would."""
