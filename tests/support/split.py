@@ -171,7 +171,8 @@ class Topology:
     def start(self, recreate_databases: bool) -> "Topology":
         """Everything, each step as soon as what it needs is there: the topics while the groups
         migrate, each group's processes (all at once) when its databases are migrated and the
-        topics exist. Returns when every server answers. Stops what it started if a step fails."""
+        topics exist. Returns when every HTTP and gRPC server answers (the workers log "ready." a
+        moment later). Stops what it started if a step fails."""
         try:
             self.kafka.start(**self.spawn)
             self.servers["kafka"] = self.kafka.server
