@@ -10,6 +10,8 @@ import sys
 
 from celery import Celery, bootsteps, signals
 
+from config.startup import freeze_startup_objects
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Connection pools a forked process inherited: kept here, never used, closed or collected, because
@@ -51,6 +53,12 @@ def start_metrics_exporter(**kwargs):
     from apps.common.observability import metrics
 
     metrics.start_exporter()
+
+
+@signals.worker_ready.connect
+def freeze_after_start_up(**kwargs):
+    """In the main process, whose threads run the relay loops and Kafka consumers."""
+    freeze_startup_objects()
 
 
 @signals.worker_process_shutdown.connect

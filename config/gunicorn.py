@@ -11,6 +11,7 @@ import tempfile
 
 from config.jwt_keys import generate_private_pem
 from config.production import is_production
+from config.startup import freeze_startup_objects
 from config.structured_logs import logging_config
 
 # Without configured secrets (development) each worker would draw its own random keys, and a
@@ -39,6 +40,10 @@ def on_starting(server):
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     shutil.rmtree(directory, ignore_errors=True)
     os.makedirs(directory, exist_ok=True)
+
+
+def post_worker_init(worker):
+    freeze_startup_objects()
 
 
 def child_exit(server, worker):

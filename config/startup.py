@@ -1,6 +1,7 @@
 """Every entry point (manage.py, WSGI, ASGI, Celery) loads the settings through here, so a missing
 or malformed variable stops the process with one line naming it instead of a traceback."""
 
+import gc
 import sys
 
 from django.core.exceptions import ImproperlyConfigured
@@ -23,6 +24,14 @@ def load_settings(exit_code: int = CONFIGURATION_ERROR):
     except ImproperlyConfigured as error:
         exit_with(error, exit_code)
     return settings
+
+
+def freeze_startup_objects():
+    """Call once a server process has loaded the project: what start-up allocated (Django, the
+    apps, their modules: about 140,000 objects) leaves the garbage collector's generations, so
+    a full collection walks only what requests allocate. Its pauses, which stop every thread of
+    the process, went from 93 ms to 12 ms (docs/benchmarks.md)."""
+    gc.freeze()
 
 
 def __getattr__(name: str):

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from apps.common.observability import metrics
 from config.service_apps import served_apps
+from config.startup import freeze_startup_objects
 from grpc_api.server import build_server
 
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, max_workers, grace, readiness_interval, readiness_retry, **options):
         server, health_servicer = build_server(served_apps(), max_workers)
+        freeze_startup_objects()
         address = f"[{settings.GRPC_ADDRESS}]" if ":" in settings.GRPC_ADDRESS else settings.GRPC_ADDRESS
         if server.add_insecure_port(f"{address}:{port}") == 0:
             raise OSError(f"cannot listen on {address}:{port}")
