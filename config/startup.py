@@ -1,5 +1,6 @@
-"""Every entry point (manage.py, WSGI, ASGI, Celery) loads the settings through here, so a missing
-or malformed variable stops the process with one line naming it instead of a traceback."""
+"""What every entry point does as it starts. manage.py, WSGI, ASGI and Celery load the settings
+through here, so a missing or malformed variable stops the process with one line naming it instead
+of a traceback; a server process, once it has loaded the project, freezes what start-up allocated."""
 
 import gc
 import sys
