@@ -3,6 +3,7 @@ generations once the project is loaded (config/startup.py, `freeze_startup_objec
 the hook each server runs at that moment is wired to it."""
 
 import gc
+import os
 import runpy
 
 import pytest
@@ -18,8 +19,17 @@ def unfrozen():
     gc.unfreeze()
 
 
-def test_a_gunicorn_worker_freezes_what_start_up_allocated(unfrozen, monkeypatch, tmp_path):
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the file would make one
+@pytest.fixture
+def environment_kept():
+    """The gunicorn file sets the development secrets and a metrics directory in os.environ for
+    its workers: none of them may reach the tests that follow."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_a_gunicorn_worker_freezes_what_start_up_allocated(unfrozen, environment_kept):
     hooks = runpy.run_path(str(REPO_ROOT / "config" / "gunicorn.py"))  # as `gunicorn -c` reads it
     hooks["post_worker_init"](worker=None)
     assert gc.get_freeze_count() > 0
