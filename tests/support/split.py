@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+import redis
 from psycopg import sql
 
 from config import nginx
@@ -124,6 +125,16 @@ class Topology:
                 if recreate or name not in existing:
                     connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
+    def delete_redis_keys(self) -> None:
+        """Every key of the groups' cache prefixes and Celery queues (`<prefix>-<group>`): the
+        shared Redis outlives runs, and an earlier run's rate-limit counters would throttle
+        this one's registrations."""
+        prefix = self.database_prefix
+        with redis.Redis.from_url(self.redis_url) as client:
+            keys = list(client.scan_iter(match=f"{prefix}-*", count=1000))
+            if keys:
+                client.delete(*keys)
+
     def drop_databases(self) -> None:
         with psycopg.connect(f"{self.postgres_url}/postgres", autocommit=True) as connection:
             for group in self.groups:
@@ -179,6 +190,8 @@ class Topology:
             if self.mode == "split":
                 self.start_proxy()  # nginx needs only the upstreams' addresses
             self.create_databases(recreate=recreate_databases)
+            if recreate_databases:
+                self.delete_redis_keys()
             groups = list(self.groups)
             with ThreadPoolExecutor(max_workers=len(groups) + 1) as pool:
                 topics = pool.submit(self.manage, groups[0], ["create_topics"])
