@@ -6,6 +6,7 @@ event commits with the change it describes, and a handler's effect commits with 
 it was applied.
 """
 
+import functools
 import logging
 import uuid
 from contextlib import ExitStack
@@ -123,7 +124,6 @@ def resend(app: str, event_ids: list) -> int:
     count = outbox_model(app).objects.using(app).filter(pk__in=event_ids).update(sent_at=None)
     if count:
         _announce(app)
-        _notify(app)
     return count
 
 
@@ -141,26 +141,37 @@ committed_in_process = Signal()
 def _announce(app: str) -> None:
     """Have the new rows relayed once the transaction commits.
 
-    With Kafka, a `NOTIFY` in the transaction itself, sent by the outbox table's trigger (see
-    `notify_relays_on_insert`) within the inserting statement: PostgreSQL delivers it at commit
-    (never for a rollback) to the relays LISTENing on the channel, and folds repeats within one
-    transaction into one. On SQLite they find the rows by polling. Without Kafka (embedded), this
-    process hands the events to its own handlers after commit.
+    With Kafka on PostgreSQL, a `NOTIFY` to the relays LISTENing on the channel, once per
+    transaction, after its commit (see `_wake_relays`). On SQLite they find the rows by polling.
+    Without Kafka (embedded), this process hands the events to its own handlers after commit.
     """
     if not settings.KAFKA_BOOTSTRAP_SERVERS:
         transaction.on_commit(lambda: committed_in_process.send(sender=app), using=app)
+    elif connections[app].vendor == "postgresql":
+        wake = _relay_wakers.setdefault(app, functools.partial(_wake_relays, app))
+        if not any(registered is wake for _, registered, _ in connections[app].run_on_commit):
+            # robust: the transaction is committed; a failed wake-up leaves the rows to polling.
+            transaction.on_commit(wake, using=app, robust=True)
 
 
-def _notify(app: str) -> None:
-    """`NOTIFY` the relays for rows made unsent again (no insert: no trigger did it)."""
-    if settings.KAFKA_BOOTSTRAP_SERVERS and connections[app].vendor == "postgresql":
-        with connections[app].cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, '')", [relay_channel(app)])
+_relay_wakers: dict[str, functools.partial] = {}  # app -> its one on_commit callback
 
 
-def notify_relays_on_insert(app: str) -> migrations.RunPython:
-    """The migration operation giving `app`'s outbox table (PostgreSQL) a statement trigger that
-    NOTIFYs its relays: the wake-up costs the writing transaction no statement of its own."""
+def _wake_relays(app: str) -> None:
+    """`NOTIFY` in a transaction of its own, after the data transaction's commit.
+
+    Not inside it: PostgreSQL serializes the notifying transactions of the whole cluster on one
+    lock, held through each commit record's flush, which spoils group commit (docs/events.md). A
+    transaction that only notifies writes no WAL to flush. A wake-up lost in a crash is left to
+    the relays' polling.
+    """
+    with connections[app].cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [relay_channel(app)])
+
+
+def _notify_trigger(app: str):
+    """Create and drop the statement trigger on `app`'s outbox table (PostgreSQL) that NOTIFYed
+    its relays inside the inserting transaction, until `_wake_relays` replaced it."""
     table = f"{app}_outboxevent"
 
     def create(models_state, schema_editor):
@@ -176,7 +187,19 @@ def notify_relays_on_insert(app: str) -> migrations.RunPython:
             schema_editor.execute(f"DROP TRIGGER {table}_notify ON {table}")
             schema_editor.execute(f"DROP FUNCTION {table}_notify()")
 
+    return create, drop
+
+
+def notify_relays_on_insert(app: str) -> migrations.RunPython:
+    """The migration operation that created the trigger (see `_notify_trigger`)."""
+    create, drop = _notify_trigger(app)
     return migrations.RunPython(create, drop)
+
+
+def stop_notifying_relays_on_insert(app: str) -> migrations.RunPython:
+    """The migration operation that drops it."""
+    create, drop = _notify_trigger(app)
+    return migrations.RunPython(drop, create)
 
 
 def apply_event(app: str, event: CloudEvent) -> bool:

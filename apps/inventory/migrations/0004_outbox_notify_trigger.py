@@ -1,4 +1,4 @@
-"""The outbox wakes its relays itself (PostgreSQL): see apps.common.events.outbox.notify_relays_on_insert."""
+"""The outbox woke its relays itself (PostgreSQL), inside the inserting transaction, until 0006."""
 
 from django.db import migrations
 
