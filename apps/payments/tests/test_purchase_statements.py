@@ -1,7 +1,7 @@
 """What one purchase costs the databases (monolith, Kafka deployment: the outbox relays are woken
 by a `NOTIFY` after each outbox transaction's commit): statements and commits on every alias, the
-provider's own (the sandbox's ledger) aside. Counts are deterministic; no
-clock. The steps: docs/payments.md."""
+provider's own (the sandbox's ledger) aside. Counts are deterministic; no clock. The steps:
+docs/payments.md."""
 
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -79,7 +79,7 @@ def test_a_purchase_is_14_statements_in_3_commits(shopper_client, stocked_produc
     assert response.status_code == 201, response.json()
     # price; claim + payment + items; reservation + lines + stock (lock, update) + events;
     # payment + event + key; and after each of the two commits that wrote events, the relays'
-    # wake-up. No savepoint, no health-check SELECT 1.
+    # wake-up, a transaction that writes nothing. No savepoint, no health-check SELECT 1.
     assert len(cost.statements) == 14, "\n".join(cost.statements)
     assert cost.commits == 3
     wake_ups = [sql for sql in cost.statements if "pg_notify" in sql]
