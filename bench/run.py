@@ -96,6 +96,7 @@ def main():
         if not options.events_only:
             server, results["startup_monolith"] = start_monolith(options.connections)
             results["http"] = measure_http(server, work, options)
+            results["notify_commits"] = measure_notify_commits()
         worker, results["startup_worker"], metrics_port = start_worker()
         # The lag is measured at the monolith's saturated purchase rate when this run measured it.
         lag_rate = (results["http"]["purchase_monolith"]["requests_per_second"] if "http" in results
@@ -275,6 +276,48 @@ def measure_http(server: ServerProcess, work: Path, options) -> dict:
     for name, counted in counts.items():
         figures[name]["counts"] = counted
     figures["bought"] = bought
+    return figures
+
+
+def measure_notify_commits(writers: int = 8, each: int = 250) -> dict:
+    """Why the outbox wakes its relays after commit (docs/events.md): `writers` connections (the
+    monolith's 2 x 4 threads) committing one-row inserts at once, with a NOTIFY after each commit
+    (as the outbox does) and inside the transaction (as its trigger did). Commits per second and
+    WAL flushes per commit (`pg_stat_wal` is cluster-wide: nothing else runs meanwhile)."""
+    url = f"{PG}/{DATABASES['DATABASE_URL_PAYMENTS']}"
+    notify = "SELECT pg_notify('bench_commit_probe', '')"
+
+    def write(notify_inside: bool) -> None:
+        with psycopg.connect(url) as connection:  # its backend reports its statistics on exit
+            for n in range(each):
+                connection.execute("INSERT INTO bench_commit_probe (n) VALUES (%s)", [n])
+                if notify_inside:
+                    connection.execute(notify)
+                connection.commit()
+                if not notify_inside:
+                    connection.execute(notify)
+                    connection.commit()
+
+    def wal_flushes() -> int:
+        time.sleep(0.5)  # for the writers' backends to have exited
+        with psycopg.connect(url, autocommit=True) as connection:
+            return connection.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE bench_commit_probe (id bigserial PRIMARY KEY, n integer)")
+    figures = {"writers": writers}
+    try:
+        for name, notify_inside in (("after_commit", False), ("inside", True)):
+            before, started = wal_flushes(), time.monotonic()
+            with ThreadPoolExecutor(max_workers=writers) as pool:
+                list(pool.map(write, [notify_inside] * writers))
+            elapsed, commits = time.monotonic() - started, writers * each
+            figures[name] = {"commits_per_second": round(commits / elapsed),
+                             "wal_flushes_per_commit": round((wal_flushes() - before) / commits, 2)}
+    finally:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("DROP TABLE bench_commit_probe")
+    print(f"notify_commits: {figures}", flush=True)
     return figures
 
 
@@ -683,6 +726,14 @@ def render(results: dict) -> str:
     counted[rows[-1][0]] = f"{split['grpc_calls_per_purchase']:g} gRPC calls"
     rows.append(("POST /payments, split, constant rate", at_rate(results["split"]["purchase_rate"]),
                  latency(results["split"]["purchase_rate"]), "-", "-"))
+    probe = results["notify_commits"]
+    after, inside = probe["after_commit"], probe["inside"]
+    rows.append((f"commits, {probe['writers']} writers, NOTIFY after",
+                 f"{after['commits_per_second']} commits/s", "-",
+                 f"{inside['commits_per_second']} commits/s with the NOTIFY inside",
+                 f"{after['commits_per_second'] / inside['commits_per_second']:.2f}"))
+    counted[rows[-1][0]] = (f"{after['wal_flushes_per_commit']:.2f} WAL flushes "
+                            f"({inside['wal_flushes_per_commit']:.2f} inside)")
     rows.extend(event_rows(events))
     for key, label in (("startup_monolith", "monolith (gunicorn)"), ("startup_worker", "Celery worker")):
         start = results[key]
