@@ -37,7 +37,7 @@ from bench import constant_rate  # noqa: E402
 from config.jwt_keys import generate_private_pem  # noqa: E402
 from tests.support.kafka import KafkaBroker  # noqa: E402
 from tests.support.polling import wait_until  # noqa: E402
-from tests.support.processes import ServerProcess, free_port, start_process  # noqa: E402
+from tests.support.processes import PROBE_CHANNEL_OPTIONS, ServerProcess, free_port, start_process  # noqa: E402
 from tests.support.split import Topology  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -454,7 +454,7 @@ def split_process_ready(topology: Topology, name: str, server: ServerProcess) ->
         if name.endswith("-http"):
             return requests.get(f"{server.url}/readyz", timeout=2).status_code == 200
         if name.endswith("-grpc"):
-            with grpc.insecure_channel(server.address) as channel:
+            with grpc.insecure_channel(server.address, options=PROBE_CHANNEL_OPTIONS) as channel:
                 status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
                 return status.status == health_pb2.HealthCheckResponse.SERVING
         if name.endswith("-worker"):

@@ -29,7 +29,7 @@ import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.processes import REPO_ROOT
+from tests.support.processes import PROBE_CHANNEL_OPTIONS, REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "docker" / "Dockerfile"
 VENV = REPO_ROOT / ".venv"
@@ -283,7 +283,9 @@ class Cluster:
     @staticmethod
     def _grpc_probe(pod: Pod, container: Container, action: dict, timeout: float) -> str | None:
         request = health_pb2.HealthCheckRequest(service=action.get("service", ""))
-        with grpc.insecure_channel(f"{pod.ip}:{container.port(action['port'])}") as channel:
+        # As kubelet, a connection of its own each time, never waiting out an earlier one's backoff.
+        with grpc.insecure_channel(f"{pod.ip}:{container.port(action['port'])}",
+                                   options=PROBE_CHANNEL_OPTIONS) as channel:
             status = health_pb2_grpc.HealthStub(channel).Check(request, timeout=timeout).status
         serving = health_pb2.HealthCheckResponse
         return None if status == serving.SERVING else serving.ServingStatus.Name(status)

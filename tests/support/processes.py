@@ -118,6 +118,11 @@ def start_http_server(
     raise TimeoutError(f"{name} did not become healthy:\n{server.log()[-3000:]}")
 
 
+# A readiness probe's channel: its own subchannel, reconnecting within 100 ms.
+PROBE_CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1), ("grpc.initial_reconnect_backoff_ms", 100),
+                         ("grpc.max_reconnect_backoff_ms", 100)]
+
+
 def start_grpc_server(
     name: str, env: Mapping[str, str], port: int | None = None, timeout: float = 30.0, **spawn,
 ) -> ServerProcess:
@@ -129,7 +134,9 @@ def start_grpc_server(
     server = start_process(name, [sys.executable, "manage.py", "grpcserve", "--port", str(port)], env, port,
                            **spawn)
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(server.address) as channel:
+    # gRPC's default reconnect backoff (1 s, then 1.6 s, ...) would answer a server that listens
+    # just after a failed attempt more than a second late: retry as soon as the loop asks.
+    with grpc.insecure_channel(server.address, options=PROBE_CHANNEL_OPTIONS) as channel:
         health = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
